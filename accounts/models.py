@@ -1,0 +1,123 @@
+"""Accounts of the chat service and their training-consent ledger."""
+
+from django.contrib.auth.base_user import BaseUserManager
+from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin
+from django.db import models
+from django.utils import timezone
+
+
+class AccountType(models.TextChoices):
+    CONSUMER = "consumer", "Consumer"
+    COMMERCIAL = "commercial", "Commercial"
+
+
+class Plan(models.TextChoices):
+    FREE = "free", "Free"
+    PRO = "pro", "Pro"
+    MAX = "max", "Max"
+    TEAM = "team", "Team"
+    ENTERPRISE = "enterprise", "Enterprise"
+    API = "api", "API"
+
+
+CONSUMER_PLANS = frozenset({Plan.FREE, Plan.PRO, Plan.MAX})
+COMMERCIAL_PLANS = frozenset({Plan.TEAM, Plan.ENTERPRISE, Plan.API})
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra):
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)  # None leaves an unusable password
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra):
+        extra.update(is_staff=True, is_superuser=True)
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who signs in by email: an end user of the chat service or staff.
+
+    `external_id` is the chat service's account id; staff accounts have none.
+    """
+
+    email = models.EmailField("email address", unique=True)
+    external_id = models.CharField(max_length=128, unique=True, null=True, blank=True)
+    account_type = models.CharField(
+        max_length=16, choices=AccountType.choices, default=AccountType.CONSUMER
+    )
+    plan = models.CharField(max_length=16, choices=Plan.choices, default=Plan.FREE)
+    is_staff = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        indexes = [models.Index(fields=["account_type", "plan"], name="user_type_plan_idx")]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def is_commercial(self) -> bool:
+        return self.account_type == AccountType.COMMERCIAL
+
+
+class ConsentSource(models.TextChoices):
+    DASHBOARD = "dashboard", "Dashboard"
+    IMPORT = "import", "Import from the chat service"
+    ADMIN = "admin", "Admin"
+
+
+class AppendOnlyError(Exception):
+    """Raised when code tries to change or remove a row of an append-only table."""
+
+
+class AppendOnlyModel(models.Model):
+    """Rows are written once. The database refuses UPDATE and DELETE too
+    (triggers in the migrations), so not even a raw query can rewrite history."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError(f"{type(self).__name__} rows cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError(f"{type(self).__name__} rows cannot be deleted.")
+
+
+class ConsentChange(AppendOnlyModel):
+    """One change of an account's training consent. The current consent is
+    the latest entry by `effective_at`; no entry at all means "not allowed"."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="consent_changes")
+    allowed = models.BooleanField()
+    effective_at = models.DateTimeField()
+    recorded_at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(max_length=16, choices=ConsentSource.choices)
+    article_version = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["effective_at", "id"]
+        indexes = [models.Index(fields=["user", "effective_at", "id"], name="consent_user_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {'allowed' if self.allowed else 'not allowed'} @ {self.effective_at:%Y-%m-%d %H:%M}"

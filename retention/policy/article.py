@@ -1,0 +1,152 @@
+"""The help article, split into sections and sentences, and the map that ties
+every sentence to the behaviour it promises (or marks it general information).
+
+The article ships verbatim in retention/data/help-article.md. A test fails when
+a sentence of it is not in SENTENCE_MAP, or when the map quotes a sentence the
+article no longer has, so the product cannot drift from what it promises.
+"""
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from django.utils.text import slugify
+
+ARTICLE_PATH = Path(__file__).resolve().parent.parent / "data" / "help-article.md"
+
+# What a sentence can be mapped to: the rule codes of retention-rules.md, the
+# other behaviours the article promises, or general information.
+TOPICS = (
+    "commercial",
+    "legal_hold",
+    "flagged",
+    "deleted",
+    "shared_training",
+    "not_shared",
+    "training_consent",
+    "training_consent_off",
+    "feedback",
+    "deidentified_statistics",
+    "general",
+)
+
+SENTENCE_MAP: dict[str, str] = {
+    "This article is about our consumer products (e.g. Claude Free, Claude Pro, Max (and when "
+    "using Claude Code with those accounts).": "commercial",
+    "For our commercial products (e.g. Claude for Work, Anthropic API), see here.": "commercial",
+    "Anthropic retains your personal data for as long as reasonably necessary for the purposes "
+    "and criteria outlined in our Privacy Policy.": "general",
+    "If you allow us to use your chats or coding sessions to improve Claude, we will retain your "
+    "data for up to 5 years.": "shared_training",
+    "This retention period only applies to new or resumed chats, once data sharing is "
+    "enabled.": "shared_training",
+    "You can learn more about how our models are trained here.": "general",
+    "If you choose to provide your data for model training, you can change your privacy settings "
+    "at any time following these steps here.": "training_consent",
+    "If you decide to turn off the model training setting, we will not use any new chats and "
+    "coding sessions you have with Claude for future model training.": "training_consent_off",
+    "Your data will still be included in model training that has already started and in models "
+    "that have already been trained, but we will stop using your previously stored chats and "
+    "coding sessions in future model training runs.": "training_consent_off",
+    "If you choose not to allow us to use your chats and coding sessions to improve Claude, your "
+    "chats will be retained in our back-end storage systems for up to 30 days.": "not_shared",
+    "You control your chat history and can delete your conversations at any time.": "deleted",
+    "When you delete a conversation it\u2019s:": "deleted",
+    "Removed from your chat history immediately": "deleted",
+    "Deleted from our back-end storage systems within 30 days": "deleted",
+    "We retain inputs and outputs for up to 2 years and trust and safety classification scores "
+    "for up to 7 years if your chat or session is flagged by our trust and safety classifiers as "
+    "violating our Usage Policy.": "flagged",
+    "In all cases, we may retain chats and coding sessions as required by law or as necessary to "
+    "combat violations of our Usage Policy.": "legal_hold",
+    "Where you have provided feedback to us (e.g. by submitting feedback through our thumbs "
+    "up/down button or sent bug reports), we retain data associated with that submission for 5 "
+    "years.": "feedback",
+    "Learn more.": "general",
+    "We may anonymize or de-identify your personal data for research or statistical purposes, in "
+    "which case we may retain this information for longer.": "deidentified_statistics",
+    "For more information about our privacy practices, please see our Trust Center and Privacy "
+    "Policy.": "general",
+}
+
+# Split after . ! ? or : followed by a capital, but not inside "e.g." / "i.e.".
+_SENTENCE_BREAK = re.compile(r"(?<!e\.g\.)(?<!i\.e\.)(?<=[.!?:])\s+(?=[A-Z\u201c\"])")
+
+
+@dataclass(frozen=True)
+class Quote:
+    section: str  # the anchor of its section on the policy page
+    text: str
+
+
+@dataclass(frozen=True)
+class Section:
+    anchor: str
+    heading: str
+    level: int
+    position: int
+    body: str
+    sentences: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Article:
+    title: str
+    text: str
+    sections: tuple[Section, ...]
+
+    def sentences(self) -> list[Quote]:
+        return [Quote(s.anchor, text) for s in self.sections for text in s.sentences]
+
+
+def split_sentences(paragraph: str) -> list[str]:
+    return [part.strip() for part in _SENTENCE_BREAK.split(paragraph) if part.strip()]
+
+
+def parse_article(text: str) -> Article:
+    """Markdown headings open sections; paragraphs and bullets hold sentences."""
+    sections: list[Section] = []
+    heading, level, lines = "", 1, []
+    title = ""
+
+    def close() -> None:
+        if not heading:
+            return
+        body = "\n".join(lines).strip()
+        sentences: list[str] = []
+        for block in re.split(r"\n\s*\n", body):
+            block = block.strip()
+            if block.startswith("- "):
+                sentences.extend(line[2:].strip() for line in block.splitlines())
+            elif block:
+                sentences.extend(split_sentences(" ".join(block.split())))
+        anchor = slugify(heading) or f"section-{len(sections) + 1}"
+        sections.append(Section(anchor, heading, level, len(sections), body, tuple(sentences)))
+
+    for line in text.splitlines():
+        match = re.match(r"^(#{1,6})\s+(.*)$", line)
+        if match:
+            close()
+            level, heading, lines = len(match.group(1)), match.group(2).strip(), []
+            title = title or heading
+        else:
+            lines.append(line)
+    close()
+    return Article(title=title, text=text, sections=tuple(sections))
+
+
+@cache
+def shipped_article() -> Article:
+    return parse_article(ARTICLE_PATH.read_text(encoding="utf-8"))
+
+
+ARTICLE = shipped_article()
+
+
+@cache
+def quotes_for(topic: str) -> tuple[Quote, ...]:
+    """The article's own sentences for a rule or behaviour, in article order."""
+    if topic not in TOPICS:
+        raise ValueError(f"unknown topic {topic!r}")
+    return tuple(q for q in ARTICLE.sentences() if SENTENCE_MAP.get(q.text) == topic)

@@ -1,0 +1,166 @@
+"""Decisions for one conversation and one feedback submission.
+
+Precedence follows the rules table of retention-rules.md: commercial, legal
+hold, flagged, deleted, shared for training, not shared.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from retention.policy.article import Quote, quotes_for
+from retention.policy.dates import add_days, add_years
+
+COMMERCIAL = "commercial"
+LEGAL_HOLD = "legal_hold"
+FLAGGED = "flagged"
+DELETED = "deleted"
+SHARED_TRAINING = "shared_training"
+NOT_SHARED = "not_shared"
+RULES = (COMMERCIAL, LEGAL_HOLD, FLAGGED, DELETED, SHARED_TRAINING, NOT_SHARED)
+
+
+@dataclass(frozen=True)
+class Durations:
+    """The admin-editable durations; defaults are the article's."""
+
+    not_shared_days: int = 30
+    shared_training_years: int = 5
+    deleted_days: int = 30
+    flagged_content_years: int = 2
+    flagged_scores_years: int = 7
+    feedback_years: int = 5
+
+
+@dataclass(frozen=True)
+class ConsentEntry:
+    effective_at: datetime
+    allowed: bool
+
+
+def consent_at(ledger: Iterable[ConsentEntry], moment: datetime) -> bool:
+    """The consent in force at `moment`: the latest entry at or before it.
+    Entries at the same instant count in ledger order. No entry: not allowed."""
+    allowed = False
+    latest: datetime | None = None
+    for entry in ledger:
+        if entry.effective_at <= moment and (latest is None or entry.effective_at >= latest):
+            latest, allowed = entry.effective_at, entry.allowed
+    return allowed
+
+
+@dataclass(frozen=True)
+class ConversationFacts:
+    last_activity_at: datetime
+    shared_for_training: bool  # the basis: consent_at(ledger, last_activity_at)
+    is_commercial: bool = False
+    deleted_at: datetime | None = None
+    flagged_at: datetime | None = None
+    on_hold: bool = False
+    consent_now: bool = False  # the owner's consent today, for future runs
+
+
+@dataclass(frozen=True)
+class RetentionDecision:
+    rule: str
+    content_retain_until: datetime | None  # None: not purged under these rules
+    scores_retain_until: datetime | None  # None: no scores, or not purged
+    future_training: bool
+    explanation: tuple[Quote, ...]
+    # The decision shown to the user: a legal hold is never revealed to them.
+    masked: "RetentionDecision | None" = field(default=None, repr=False, compare=False)
+
+    @property
+    def for_user(self) -> "RetentionDecision":
+        return self.masked or self
+
+
+def _base_content_deadline(facts: ConversationFacts, durations: Durations) -> tuple[str, datetime]:
+    if facts.shared_for_training:
+        return SHARED_TRAINING, add_years(facts.last_activity_at, durations.shared_training_years)
+    return NOT_SHARED, add_days(facts.last_activity_at, durations.not_shared_days)
+
+
+def _training_quotes(facts: ConversationFacts) -> tuple[Quote, ...]:
+    if facts.shared_for_training and not facts.consent_now:
+        return quotes_for("training_consent_off")
+    return ()
+
+
+def decide_conversation(
+    facts: ConversationFacts, durations: Durations = Durations()
+) -> RetentionDecision:
+    if facts.is_commercial:
+        return RetentionDecision(COMMERCIAL, None, None, False, quotes_for(COMMERCIAL))
+
+    future_training = facts.shared_for_training and facts.deleted_at is None and facts.consent_now
+    scores_until = (
+        add_years(facts.flagged_at, durations.flagged_scores_years) if facts.flagged_at else None
+    )
+    base_rule, base_until = _base_content_deadline(facts, durations)
+
+    if facts.flagged_at is not None:
+        # Flagged content is kept 2 years from the flag, deletion included.
+        decision = RetentionDecision(
+            FLAGGED,
+            add_years(facts.flagged_at, durations.flagged_content_years),
+            scores_until,
+            future_training,
+            quotes_for(FLAGGED) + (quotes_for(DELETED) if facts.deleted_at else ()),
+        )
+    elif facts.deleted_at is not None:
+        decision = RetentionDecision(
+            DELETED,
+            min(base_until, add_days(facts.deleted_at, durations.deleted_days)),
+            None,
+            False,
+            quotes_for(DELETED) + quotes_for(base_rule),
+        )
+    else:
+        decision = RetentionDecision(
+            base_rule,
+            base_until,
+            None,
+            future_training,
+            quotes_for(base_rule) + _training_quotes(facts),
+        )
+
+    if facts.on_hold:
+        return RetentionDecision(
+            LEGAL_HOLD, None, None, decision.future_training, quotes_for(LEGAL_HOLD), masked=decision
+        )
+    return decision
+
+
+@dataclass(frozen=True)
+class FeedbackFacts:
+    submitted_at: datetime
+    is_commercial: bool = False
+    on_hold: bool = False
+
+
+@dataclass(frozen=True)
+class FeedbackDecision:
+    retain_until: datetime | None  # what the purge obeys
+    public_retain_until: datetime  # what the user is shown
+    explanation: tuple[Quote, ...]
+
+
+def decide_feedback(facts: FeedbackFacts, durations: Durations = Durations()) -> FeedbackDecision:
+    public = add_years(facts.submitted_at, durations.feedback_years)
+    effective = None if (facts.is_commercial or facts.on_hold) else public
+    return FeedbackDecision(effective, public, quotes_for("feedback"))
+
+
+__all__ = [
+    "RULES",
+    "ConsentEntry",
+    "ConversationFacts",
+    "Durations",
+    "FeedbackDecision",
+    "FeedbackFacts",
+    "RetentionDecision",
+    "consent_at",
+    "decide_conversation",
+    "decide_feedback",
+]

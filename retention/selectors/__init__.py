@@ -1,0 +1,1 @@
+"""Selectors: reads of the retention domain, returning querysets or plain values."""

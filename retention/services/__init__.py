@@ -1,0 +1,1 @@
+"""Services: every write of the retention domain goes through a function here."""

@@ -1,0 +1,41 @@
+"""Changes to the policy durations: recorded, then every deadline rewritten."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from retention.models import PolicySettings, PolicySettingChange
+from retention.selectors.settings import DURATION_FIELDS
+from retention.services.deadlines import refresh_all_deadlines
+
+
+class SettingsError(ValueError):
+    pass
+
+
+@transaction.atomic
+def policy_settings_update(*, changes: dict[str, int], changed_by: User | None) -> list[PolicySettingChange]:
+    """Apply new durations. Each changed value is recorded (who, when, old,
+    new) and all stored deadlines are recomputed in bulk SQL."""
+    unknown = set(changes) - set(DURATION_FIELDS)
+    if unknown:
+        raise SettingsError(f"Unknown setting(s): {', '.join(sorted(unknown))}.")
+    for name, value in changes.items():
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 100 * 366:
+            raise SettingsError(f"{name} must be a whole number from 1 to 36600.")
+    row, _ = PolicySettings.objects.select_for_update().get_or_create(pk=1)
+    recorded = []
+    for name, value in changes.items():
+        old = getattr(row, name)
+        if old != value:
+            recorded.append(
+                PolicySettingChange.objects.create(
+                    field=name, old_value=old, new_value=value, changed_by=changed_by
+                )
+            )
+            setattr(row, name, value)
+    if recorded:
+        row.updated_at = timezone.now()
+        row.save()
+        refresh_all_deadlines()
+    return recorded

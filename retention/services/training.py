@@ -1,0 +1,61 @@
+"""Training runs: which conversations a run may use is fixed when it starts."""
+
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.db.models import OuterRef, Q, Subquery
+
+from accounts.models import AccountType, ConsentChange
+from retention.models import Conversation, TrainingRun, TrainingRunConversation
+
+
+class TrainingRunConflict(ValueError):
+    """The id was registered before with a different name or start time."""
+
+
+def eligible_conversations(started_at: datetime):
+    """Conversations a run starting at `started_at` may use: basis shared, not
+    deleted by then, existing by then, and the owner's consent allowed at
+    that moment; consumer accounts only."""
+    consent_then = Subquery(
+        ConsentChange.objects.filter(user_id=OuterRef("user_id"), effective_at__lte=started_at)
+        .order_by("-effective_at", "-id")
+        .values("allowed")[:1]
+    )
+    return (
+        Conversation.objects.filter(
+            shared_for_training=True,
+            created_at__lte=started_at,
+            user__account_type=AccountType.CONSUMER,
+        )
+        .filter(Q(deleted_at__isnull=True) | Q(deleted_at__gt=started_at))
+        .annotate(consent_then=consent_then)
+        .filter(consent_then=True)
+    )
+
+
+@transaction.atomic
+def training_run_register(*, external_id: str, name: str, started_at: datetime) -> tuple[TrainingRun, bool]:
+    """Record a run and, in one INSERT ... SELECT, the conversations it uses.
+    Registering the same id again changes nothing; a different name or start
+    for a known id is a conflict."""
+    run, created = TrainingRun.objects.get_or_create(
+        external_id=external_id, defaults={"name": name, "started_at": started_at}
+    )
+    if not created:
+        if run.name != name or run.started_at != started_at:
+            raise TrainingRunConflict(
+                f"Training run {external_id!r} is already registered with another name or start."
+            )
+        return run, False
+    select_sql, params = (
+        eligible_conversations(started_at).values_list("pk", "external_id", "user_id").query.sql_with_params()
+    )
+    table = TrainingRunConversation._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (run_id, conversation_id, conversation_external_id, user_id) "
+            f"SELECT %s, sub.* FROM ({select_sql}) AS sub",
+            (run.pk, *params),
+        )
+    return run, True

@@ -1,0 +1,14 @@
+"""Test settings: the real settings with the two secrets tests need, and a
+fast password hasher. DATABASE_URL still decides SQLite or PostgreSQL."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-not-used-anywhere-else")
+os.environ.setdefault("PORTAL_INGEST_TOKEN", "test-ingest-token")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+
+from privacy_portal.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+CELERY_TASK_ALWAYS_EAGER = True
