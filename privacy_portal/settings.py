@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "accounts",
     "retention",
     "ingest",
+    "support",
+    "dashboard",
 ]
 
 MIDDLEWARE = [

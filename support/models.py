@@ -1,0 +1,59 @@
+"""The staff access log: who from the company looked at whose data, and why.
+
+Written by the support console and by admin pages that show a user's
+conversation content or titles; denied attempts are logged too. End users see
+the granted rows about their own account (role, time, reason; never the
+staff member's name). Append-only, like the consent ledger.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import AppendOnlyModel
+
+
+class StaffRole(models.TextChoices):
+    SUPPORT_AGENT = "support_agent", "Support agent"
+    PRIVACY_ADMIN = "privacy_admin", "Privacy admin"
+    END_USER = "end_user", "End user"
+    ANONYMOUS = "anonymous", "Anonymous"
+
+
+class DataKind(models.TextChoices):
+    METADATA = "metadata", "Account and conversation metadata"
+    TITLES = "titles", "Conversation titles"
+    CONTENT = "content", "Conversation content"
+    NONE = "none", "Nothing (denied)"
+
+
+class Outcome(models.TextChoices):
+    GRANTED = "granted", "Granted"
+    DENIED = "denied", "Denied"
+
+
+class AccessLog(AppendOnlyModel):
+    at = models.DateTimeField(default=timezone.now)
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+"
+    )
+    role = models.CharField(max_length=16, choices=StaffRole.choices)
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        related_name="staff_accesses",
+    )
+    reason = models.CharField(max_length=500, blank=True)
+    data_kind = models.CharField(max_length=16, choices=DataKind.choices)
+    outcome = models.CharField(max_length=8, choices=Outcome.choices, default=Outcome.GRANTED)
+    path = models.CharField(max_length=500, blank=True)
+    method = models.CharField(max_length=8, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["account", "-at"], name="access_account_at_idx"),
+            models.Index(fields=["-at"], name="access_at_idx"),
+        ]
