@@ -22,8 +22,11 @@ def account_upsert(
     user = User.objects.select_for_update().filter(external_id=external_id).first()
     if user is None:
         user = User.objects.create_user(
-            email=email, password=None, external_id=external_id,
-            account_type=account_type, plan=plan,
+            email=email,
+            password=None,
+            external_id=external_id,
+            account_type=account_type,
+            plan=plan,
         )
         return user, True
     type_changed = user.account_type != account_type

@@ -142,7 +142,9 @@ STORAGES = {
 # Mail (password reset): the console by default, SMTP when EMAIL_BACKEND says so.
 MAILERS = {
     "default": {
-        "BACKEND": env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"),
+        "BACKEND": env.str(
+            "EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
+        ),
         "OPTIONS": {
             key: value
             for key, value in {

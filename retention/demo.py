@@ -41,7 +41,9 @@ DEMO_LOGINS = (
 )
 
 
-def _chat(user: User, external_id: str, title: str, times: list[datetime], kind: str = "chat") -> Conversation:
+def _chat(
+    user: User, external_id: str, title: str, times: list[datetime], kind: str = "chat"
+) -> Conversation:
     for index, at in enumerate(times):
         message_add(
             user=user,
@@ -66,48 +68,91 @@ def seed_demo(*, now: datetime | None = None) -> list[DemoLogin]:
     now = now or timezone.now()
     day = timedelta(days=1)
 
-    alice, _ = account_upsert(external_id="demo-alice", email="alice@example.com",
-                              account_type=AccountType.CONSUMER, plan=Plan.PRO)
-    bob, _ = account_upsert(external_id="demo-bob", email="bob@example.com",
-                            account_type=AccountType.CONSUMER, plan=Plan.FREE)
-    carol, _ = account_upsert(external_id="demo-carol", email="carol@example.com",
-                              account_type=AccountType.COMMERCIAL, plan=Plan.TEAM)
+    alice, _ = account_upsert(
+        external_id="demo-alice",
+        email="alice@example.com",
+        account_type=AccountType.CONSUMER,
+        plan=Plan.PRO,
+    )
+    bob, _ = account_upsert(
+        external_id="demo-bob",
+        email="bob@example.com",
+        account_type=AccountType.CONSUMER,
+        plan=Plan.FREE,
+    )
+    carol, _ = account_upsert(
+        external_id="demo-carol",
+        email="carol@example.com",
+        account_type=AccountType.COMMERCIAL,
+        plan=Plan.TEAM,
+    )
 
     # Alice: chats before consent (not shared), consent on 200 days ago
     # (shared), consent off 20 days ago (stays shared, leaves future runs).
     _chat(alice, "alice-recipes", "Weeknight recipes", [now - 12 * day, now - 10 * day])
     consent_record(user=alice, allowed=True, source="import", effective_at=now - 200 * day)
     _chat(alice, "alice-trip", "Planning a trip to Lisbon", [now - 190 * day, now - 150 * day])
-    _chat(alice, "alice-code", "Refactor the billing module",
-          [now - 120 * day, now - 119 * day], kind="coding_session")
-    training_run_register(external_id="demo-run-1", name="Spring training run",
-                          started_at=now - 100 * day)
+    _chat(
+        alice,
+        "alice-code",
+        "Refactor the billing module",
+        [now - 120 * day, now - 119 * day],
+        kind="coding_session",
+    )
+    training_run_register(
+        external_id="demo-run-1", name="Spring training run", started_at=now - 100 * day
+    )
     _chat(alice, "alice-essay", "Essay outline", [now - 60 * day, now - 58 * day])
     consent_record(user=alice, allowed=False, source="dashboard", effective_at=now - 20 * day)
     _chat(alice, "alice-latest", "Birthday gift ideas", [now - 2 * day, now - day])
 
     deleted = _chat(alice, "alice-deleted", "Draft resignation letter", [now - 40 * day])
-    conversations_delete(user=alice, conversations=Conversation.objects.filter(pk=deleted.pk),
-                         deleted_at=now - 5 * day)
+    conversations_delete(
+        user=alice,
+        conversations=Conversation.objects.filter(pk=deleted.pk),
+        deleted_at=now - 5 * day,
+    )
     overdue = _chat(alice, "alice-old-deleted", "Old shopping list", [now - 90 * day])
-    conversations_delete(user=alice, conversations=Conversation.objects.filter(pk=overdue.pk),
-                         deleted_at=now - 45 * day)  # due: the first purge run removes it
+    conversations_delete(
+        user=alice,
+        conversations=Conversation.objects.filter(pk=overdue.pk),
+        deleted_at=now - 45 * day,
+    )  # due: the first purge run removes it
 
     flagged = _chat(alice, "alice-flagged", "Question about chemicals", [now - 30 * day])
-    conversation_flag(conversation=flagged, flagged_at=now - 29 * day,
-                      scores={"violence": 0.12, "weapons": 0.91})
-    flagged_deleted = _chat(alice, "alice-flagged-deleted", "Flagged then deleted", [now - 25 * day])
-    conversation_flag(conversation=flagged_deleted, flagged_at=now - 24 * day,
-                      scores={"harassment": 0.87})
-    conversations_delete(user=alice, conversations=Conversation.objects.filter(pk=flagged_deleted.pk),
-                         deleted_at=now - 23 * day)
+    conversation_flag(
+        conversation=flagged, flagged_at=now - 29 * day, scores={"violence": 0.12, "weapons": 0.91}
+    )
+    flagged_deleted = _chat(
+        alice, "alice-flagged-deleted", "Flagged then deleted", [now - 25 * day]
+    )
+    conversation_flag(
+        conversation=flagged_deleted, flagged_at=now - 24 * day, scores={"harassment": 0.87}
+    )
+    conversations_delete(
+        user=alice,
+        conversations=Conversation.objects.filter(pk=flagged_deleted.pk),
+        deleted_at=now - 23 * day,
+    )
 
-    feedback_submit(user=alice, external_id="demo-fb-1", kind="thumbs_up", comment="Great recipe!",
-                    excerpt="Try a sheet-pan dinner...", submitted_at=now - 10 * day,
-                    conversation_external_id="alice-recipes")
-    feedback_submit(user=alice, external_id="demo-fb-2", kind="bug_report",
-                    comment="The answer cut off mid-sentence.", excerpt="The billing module...",
-                    submitted_at=now - 119 * day, conversation_external_id="alice-code")
+    feedback_submit(
+        user=alice,
+        external_id="demo-fb-1",
+        kind="thumbs_up",
+        comment="Great recipe!",
+        excerpt="Try a sheet-pan dinner...",
+        submitted_at=now - 10 * day,
+        conversation_external_id="alice-recipes",
+    )
+    feedback_submit(
+        user=alice,
+        external_id="demo-fb-2",
+        kind="bug_report",
+        comment="The answer cut off mid-sentence.",
+        excerpt="The billing module...",
+        submitted_at=now - 119 * day,
+        conversation_external_id="alice-code",
+    )
 
     # Bob: never consented; his account is on legal hold (he is not told).
     _chat(bob, "bob-homework", "Algebra homework", [now - 50 * day, now - 45 * day])
@@ -131,5 +176,9 @@ def seed_demo(*, now: datetime | None = None) -> list[DemoLogin]:
 
 
 def demo_logins_present() -> list[DemoLogin]:
-    emails = set(User.objects.filter(email__in=[d.email for d in DEMO_LOGINS]).values_list("email", flat=True))
+    emails = set(
+        User.objects.filter(email__in=[d.email for d in DEMO_LOGINS]).values_list(
+            "email", flat=True
+        )
+    )
     return [d for d in DEMO_LOGINS if d.email in emails]

@@ -167,7 +167,11 @@ class LegalHold(models.Model):
     # A held conversation is never purged; once released it may be, and the
     # hold keeps the conversation's external id as its record.
     conversation = models.ForeignKey(
-        Conversation, on_delete=models.DB_SET_NULL, null=True, blank=True, related_name="legal_holds"
+        Conversation,
+        on_delete=models.DB_SET_NULL,
+        null=True,
+        blank=True,
+        related_name="legal_holds",
     )
     conversation_external_id = models.CharField(max_length=128, blank=True)
     reason = models.TextField()
@@ -176,7 +180,11 @@ class LegalHold(models.Model):
     )
     placed_at = models.DateTimeField(default=timezone.now)
     released_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     released_at = models.DateTimeField(null=True, blank=True)
 
@@ -226,7 +234,9 @@ class TrainingRunConversation(models.Model):
         Conversation, on_delete=models.DB_SET_NULL, null=True, related_name="training_uses"
     )
     conversation_external_id = models.CharField(max_length=128)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="+"
+    )
 
     class Meta:
         constraints = [

@@ -35,7 +35,11 @@ class Outcome(models.TextChoices):
 class AccessLog(AppendOnlyModel):
     at = models.DateTimeField(default=timezone.now)
     staff = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     role = models.CharField(max_length=16, choices=StaffRole.choices)
     account = models.ForeignKey(

@@ -7,7 +7,7 @@ os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-not-used-anywhere-els
 os.environ.setdefault("PORTAL_INGEST_TOKEN", "test-ingest-token")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 
-from privacy_portal.settings import *  # noqa: E402,F403
+from privacy_portal.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405

@@ -5,19 +5,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='IngestedEvent',
+            name="IngestedEvent",
             fields=[
-                ('event_id', models.CharField(max_length=200, primary_key=True, serialize=False)),
-                ('type', models.CharField(max_length=32)),
-                ('received_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ("event_id", models.CharField(max_length=200, primary_key=True, serialize=False)),
+                ("type", models.CharField(max_length=32)),
+                ("received_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
         ),
     ]

@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,274 +15,609 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='PolicySettings',
+            name="PolicySettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('not_shared_days', models.PositiveIntegerField(default=30)),
-                ('shared_training_years', models.PositiveIntegerField(default=5)),
-                ('deleted_days', models.PositiveIntegerField(default=30)),
-                ('flagged_content_years', models.PositiveIntegerField(default=2)),
-                ('flagged_scores_years', models.PositiveIntegerField(default=7)),
-                ('feedback_years', models.PositiveIntegerField(default=5)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("not_shared_days", models.PositiveIntegerField(default=30)),
+                ("shared_training_years", models.PositiveIntegerField(default=5)),
+                ("deleted_days", models.PositiveIntegerField(default=30)),
+                ("flagged_content_years", models.PositiveIntegerField(default=2)),
+                ("flagged_scores_years", models.PositiveIntegerField(default=7)),
+                ("feedback_years", models.PositiveIntegerField(default=5)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'verbose_name': 'policy settings',
-                'verbose_name_plural': 'policy settings',
+                "verbose_name": "policy settings",
+                "verbose_name_plural": "policy settings",
             },
         ),
         migrations.CreateModel(
-            name='TrainingRun',
+            name="TrainingRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_id', models.CharField(max_length=128, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('started_at', models.DateTimeField()),
-                ('registered_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("external_id", models.CharField(max_length=128, unique=True)),
+                ("name", models.CharField(max_length=200)),
+                ("started_at", models.DateTimeField()),
+                ("registered_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'ordering': ['-started_at'],
+                "ordering": ["-started_at"],
             },
         ),
         migrations.CreateModel(
-            name='Conversation',
+            name="Conversation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_id', models.CharField(max_length=128, unique=True)),
-                ('kind', models.CharField(choices=[('chat', 'Chat'), ('coding_session', 'Coding session')], max_length=16)),
-                ('title', models.CharField(blank=True, max_length=500)),
-                ('created_at', models.DateTimeField()),
-                ('last_activity_at', models.DateTimeField()),
-                ('deleted_at', models.DateTimeField(blank=True, null=True)),
-                ('shared_for_training', models.BooleanField(default=False)),
-                ('flagged_at', models.DateTimeField(blank=True, null=True)),
-                ('rule', models.CharField(choices=[('commercial', 'Commercial account'), ('legal_hold', 'Legal hold'), ('flagged', 'Flagged by trust and safety'), ('deleted', 'Deleted by you'), ('shared_training', 'Shared for model training'), ('not_shared', 'Not shared for training')], max_length=16)),
-                ('retain_until', models.DateTimeField(blank=True, null=True)),
-                ('public_rule', models.CharField(choices=[('commercial', 'Commercial account'), ('legal_hold', 'Legal hold'), ('flagged', 'Flagged by trust and safety'), ('deleted', 'Deleted by you'), ('shared_training', 'Shared for model training'), ('not_shared', 'Not shared for training')], max_length=16)),
-                ('public_retain_until', models.DateTimeField(blank=True, null=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.DB_CASCADE, related_name='conversations', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("external_id", models.CharField(max_length=128, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("chat", "Chat"), ("coding_session", "Coding session")],
+                        max_length=16,
+                    ),
+                ),
+                ("title", models.CharField(blank=True, max_length=500)),
+                ("created_at", models.DateTimeField()),
+                ("last_activity_at", models.DateTimeField()),
+                ("deleted_at", models.DateTimeField(blank=True, null=True)),
+                ("shared_for_training", models.BooleanField(default=False)),
+                ("flagged_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "rule",
+                    models.CharField(
+                        choices=[
+                            ("commercial", "Commercial account"),
+                            ("legal_hold", "Legal hold"),
+                            ("flagged", "Flagged by trust and safety"),
+                            ("deleted", "Deleted by you"),
+                            ("shared_training", "Shared for model training"),
+                            ("not_shared", "Not shared for training"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("retain_until", models.DateTimeField(blank=True, null=True)),
+                (
+                    "public_rule",
+                    models.CharField(
+                        choices=[
+                            ("commercial", "Commercial account"),
+                            ("legal_hold", "Legal hold"),
+                            ("flagged", "Flagged by trust and safety"),
+                            ("deleted", "Deleted by you"),
+                            ("shared_training", "Shared for model training"),
+                            ("not_shared", "Not shared for training"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("public_retain_until", models.DateTimeField(blank=True, null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.DB_CASCADE,
+                        related_name="conversations",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='DeletionReceipt',
+            name="DeletionReceipt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sequence', models.BigIntegerField(unique=True)),
-                ('conversation_external_id', models.CharField(max_length=128)),
-                ('kind', models.CharField(choices=[('chat', 'Chat'), ('coding_session', 'Coding session')], max_length=16)),
-                ('rule', models.CharField(choices=[('commercial', 'Commercial account'), ('legal_hold', 'Legal hold'), ('flagged', 'Flagged by trust and safety'), ('deleted', 'Deleted by you'), ('shared_training', 'Shared for model training'), ('not_shared', 'Not shared for training')], max_length=16)),
-                ('deleted_at', models.DateTimeField(blank=True, null=True)),
-                ('retain_until', models.DateTimeField()),
-                ('purged_at', models.DateTimeField()),
-                ('messages_removed', models.PositiveIntegerField()),
-                ('previous_hash', models.CharField(max_length=64)),
-                ('receipt_hash', models.CharField(max_length=64, unique=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.DO_NOTHING, related_name='deletion_receipts', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("sequence", models.BigIntegerField(unique=True)),
+                ("conversation_external_id", models.CharField(max_length=128)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("chat", "Chat"), ("coding_session", "Coding session")],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "rule",
+                    models.CharField(
+                        choices=[
+                            ("commercial", "Commercial account"),
+                            ("legal_hold", "Legal hold"),
+                            ("flagged", "Flagged by trust and safety"),
+                            ("deleted", "Deleted by you"),
+                            ("shared_training", "Shared for model training"),
+                            ("not_shared", "Not shared for training"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("deleted_at", models.DateTimeField(blank=True, null=True)),
+                ("retain_until", models.DateTimeField()),
+                ("purged_at", models.DateTimeField()),
+                ("messages_removed", models.PositiveIntegerField()),
+                ("previous_hash", models.CharField(max_length=64)),
+                ("receipt_hash", models.CharField(max_length=64, unique=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="deletion_receipts",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['sequence'],
+                "ordering": ["sequence"],
             },
         ),
         migrations.CreateModel(
-            name='Feedback',
+            name="Feedback",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_id', models.CharField(max_length=128, unique=True)),
-                ('kind', models.CharField(choices=[('thumbs_up', 'Thumbs up'), ('thumbs_down', 'Thumbs down'), ('bug_report', 'Bug report')], max_length=16)),
-                ('comment', models.TextField(blank=True)),
-                ('excerpt', models.TextField(blank=True)),
-                ('conversation_external_id', models.CharField(blank=True, max_length=128)),
-                ('submitted_at', models.DateTimeField()),
-                ('public_retain_until', models.DateTimeField()),
-                ('retain_until', models.DateTimeField(blank=True, null=True)),
-                ('conversation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.DB_SET_NULL, related_name='feedback', to='retention.conversation')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.DB_CASCADE, related_name='feedback', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("external_id", models.CharField(max_length=128, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("thumbs_up", "Thumbs up"),
+                            ("thumbs_down", "Thumbs down"),
+                            ("bug_report", "Bug report"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("comment", models.TextField(blank=True)),
+                ("excerpt", models.TextField(blank=True)),
+                ("conversation_external_id", models.CharField(blank=True, max_length=128)),
+                ("submitted_at", models.DateTimeField()),
+                ("public_retain_until", models.DateTimeField()),
+                ("retain_until", models.DateTimeField(blank=True, null=True)),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.DB_SET_NULL,
+                        related_name="feedback",
+                        to="retention.conversation",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.DB_CASCADE,
+                        related_name="feedback",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'feedback',
+                "verbose_name_plural": "feedback",
             },
         ),
         migrations.CreateModel(
-            name='Flag',
+            name="Flag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('conversation_external_id', models.CharField(max_length=128)),
-                ('flagged_at', models.DateTimeField()),
-                ('scores', models.JSONField()),
-                ('scores_retain_until', models.DateTimeField(blank=True, null=True)),
-                ('conversation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.DB_SET_NULL, related_name='flags', to='retention.conversation')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.DB_CASCADE, related_name='flags', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("conversation_external_id", models.CharField(max_length=128)),
+                ("flagged_at", models.DateTimeField()),
+                ("scores", models.JSONField()),
+                ("scores_retain_until", models.DateTimeField(blank=True, null=True)),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.DB_SET_NULL,
+                        related_name="flags",
+                        to="retention.conversation",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.DB_CASCADE,
+                        related_name="flags",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='LegalHold',
+            name="LegalHold",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scope', models.CharField(choices=[('account', 'Whole account'), ('conversation', 'One conversation')], default='account', max_length=16)),
-                ('conversation_external_id', models.CharField(blank=True, max_length=128)),
-                ('reason', models.TextField()),
-                ('placed_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('released_at', models.DateTimeField(blank=True, null=True)),
-                ('conversation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.DB_SET_NULL, related_name='legal_holds', to='retention.conversation')),
-                ('placed_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('released_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.DO_NOTHING, related_name='legal_holds', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "scope",
+                    models.CharField(
+                        choices=[
+                            ("account", "Whole account"),
+                            ("conversation", "One conversation"),
+                        ],
+                        default="account",
+                        max_length=16,
+                    ),
+                ),
+                ("conversation_external_id", models.CharField(blank=True, max_length=128)),
+                ("reason", models.TextField()),
+                ("placed_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("released_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.DB_SET_NULL,
+                        related_name="legal_holds",
+                        to="retention.conversation",
+                    ),
+                ),
+                (
+                    "placed_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "released_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="legal_holds",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Message',
+            name="Message",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_id', models.CharField(max_length=128, unique=True)),
-                ('role', models.CharField(choices=[('user', 'User'), ('assistant', 'Assistant')], max_length=16)),
-                ('content', models.TextField()),
-                ('sent_at', models.DateTimeField()),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.DB_CASCADE, related_name='messages', to='retention.conversation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("external_id", models.CharField(max_length=128, unique=True)),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("user", "User"), ("assistant", "Assistant")], max_length=16
+                    ),
+                ),
+                ("content", models.TextField()),
+                ("sent_at", models.DateTimeField()),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.DB_CASCADE,
+                        related_name="messages",
+                        to="retention.conversation",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='PolicyDocument',
+            name="PolicyDocument",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.CharField(max_length=64, unique=True)),
-                ('title', models.CharField(max_length=200)),
-                ('source_sha256', models.CharField(max_length=64, unique=True)),
-                ('text', models.TextField()),
-                ('loaded_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('is_current', models.BooleanField(default=False)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("version", models.CharField(max_length=64, unique=True)),
+                ("title", models.CharField(max_length=200)),
+                ("source_sha256", models.CharField(max_length=64, unique=True)),
+                ("text", models.TextField()),
+                ("loaded_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("is_current", models.BooleanField(default=False)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(condition=models.Q(('is_current', True)), fields=('is_current',), name='one_current_policy_document')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("is_current", True)),
+                        fields=("is_current",),
+                        name="one_current_policy_document",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PolicySection',
+            name="PolicySection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('anchor', models.SlugField(max_length=100)),
-                ('heading', models.CharField(max_length=200)),
-                ('level', models.PositiveSmallIntegerField()),
-                ('position', models.PositiveSmallIntegerField()),
-                ('body', models.TextField(blank=True)),
-                ('document', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sections', to='retention.policydocument')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("anchor", models.SlugField(max_length=100)),
+                ("heading", models.CharField(max_length=200)),
+                ("level", models.PositiveSmallIntegerField()),
+                ("position", models.PositiveSmallIntegerField()),
+                ("body", models.TextField(blank=True)),
+                (
+                    "document",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sections",
+                        to="retention.policydocument",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position'],
+                "ordering": ["position"],
             },
         ),
         migrations.CreateModel(
-            name='PolicySettingChange',
+            name="PolicySettingChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('field', models.CharField(max_length=64)),
-                ('old_value', models.PositiveIntegerField()),
-                ('new_value', models.PositiveIntegerField()),
-                ('changed_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('changed_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("field", models.CharField(max_length=64)),
+                ("old_value", models.PositiveIntegerField()),
+                ("new_value", models.PositiveIntegerField()),
+                ("changed_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "changed_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-changed_at', '-id'],
+                "ordering": ["-changed_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='PurgeRun',
+            name="PurgeRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('started_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('cutoff', models.DateTimeField()),
-                ('status', models.CharField(choices=[('running', 'Running'), ('succeeded', 'Succeeded'), ('skipped', 'Skipped (another run held the lock)'), ('failed', 'Failed'), ('dry_run', 'Dry run')], default='running', max_length=16)),
-                ('conversations_purged', models.PositiveIntegerField(default=0)),
-                ('messages_purged', models.PositiveIntegerField(default=0)),
-                ('scores_purged', models.PositiveIntegerField(default=0)),
-                ('feedback_purged', models.PositiveIntegerField(default=0)),
-                ('max_delay_seconds', models.FloatField(default=0)),
-                ('error', models.TextField(blank=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("started_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("cutoff", models.DateTimeField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("skipped", "Skipped (another run held the lock)"),
+                            ("failed", "Failed"),
+                            ("dry_run", "Dry run"),
+                        ],
+                        default="running",
+                        max_length=16,
+                    ),
+                ),
+                ("conversations_purged", models.PositiveIntegerField(default=0)),
+                ("messages_purged", models.PositiveIntegerField(default=0)),
+                ("scores_purged", models.PositiveIntegerField(default=0)),
+                ("feedback_purged", models.PositiveIntegerField(default=0)),
+                ("max_delay_seconds", models.FloatField(default=0)),
+                ("error", models.TextField(blank=True)),
             ],
             options={
-                'ordering': ['-started_at'],
-                'indexes': [models.Index(fields=['-started_at'], name='purge_run_started_idx')],
+                "ordering": ["-started_at"],
+                "indexes": [models.Index(fields=["-started_at"], name="purge_run_started_idx")],
             },
         ),
         migrations.CreateModel(
-            name='PurgeStatistic',
+            name="PurgeStatistic",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('rule', models.CharField(choices=[('commercial', 'Commercial account'), ('legal_hold', 'Legal hold'), ('flagged', 'Flagged by trust and safety'), ('deleted', 'Deleted by you'), ('shared_training', 'Shared for model training'), ('not_shared', 'Not shared for training')], max_length=16)),
-                ('plan', models.CharField(max_length=16)),
-                ('kind', models.CharField(max_length=16)),
-                ('conversations', models.PositiveIntegerField(default=0)),
-                ('messages', models.PositiveIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("day", models.DateField()),
+                (
+                    "rule",
+                    models.CharField(
+                        choices=[
+                            ("commercial", "Commercial account"),
+                            ("legal_hold", "Legal hold"),
+                            ("flagged", "Flagged by trust and safety"),
+                            ("deleted", "Deleted by you"),
+                            ("shared_training", "Shared for model training"),
+                            ("not_shared", "Not shared for training"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("plan", models.CharField(max_length=16)),
+                ("kind", models.CharField(max_length=16)),
+                ("conversations", models.PositiveIntegerField(default=0)),
+                ("messages", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('day', 'rule', 'plan', 'kind'), name='purge_statistic_unique')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("day", "rule", "plan", "kind"), name="purge_statistic_unique"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='TrainingRunConversation',
+            name="TrainingRunConversation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('conversation_external_id', models.CharField(max_length=128)),
-                ('conversation', models.ForeignKey(null=True, on_delete=django.db.models.deletion.DB_SET_NULL, related_name='training_uses', to='retention.conversation')),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.DB_CASCADE, related_name='uses', to='retention.trainingrun')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("conversation_external_id", models.CharField(max_length=128)),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.DB_SET_NULL,
+                        related_name="training_uses",
+                        to="retention.conversation",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.DB_CASCADE,
+                        related_name="uses",
+                        to="retention.trainingrun",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(fields=['retain_until'], name='conv_retain_until_idx'),
+            model_name="conversation",
+            index=models.Index(fields=["retain_until"], name="conv_retain_until_idx"),
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['user', '-last_activity_at', '-id'], name='conv_user_visible_idx'),
+            model_name="conversation",
+            index=models.Index(
+                condition=models.Q(("deleted_at__isnull", True)),
+                fields=["user", "-last_activity_at", "-id"],
+                name="conv_user_visible_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['user', 'public_rule', '-last_activity_at', '-id'], name='conv_user_rule_idx'),
+            model_name="conversation",
+            index=models.Index(
+                condition=models.Q(("deleted_at__isnull", True)),
+                fields=["user", "public_rule", "-last_activity_at", "-id"],
+                name="conv_user_rule_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', False)), fields=['user', '-deleted_at'], name='conv_user_deleted_idx'),
+            model_name="conversation",
+            index=models.Index(
+                condition=models.Q(("deleted_at__isnull", False)),
+                fields=["user", "-deleted_at"],
+                name="conv_user_deleted_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='deletionreceipt',
-            index=models.Index(fields=['user', '-purged_at'], name='receipt_user_idx'),
+            model_name="deletionreceipt",
+            index=models.Index(fields=["user", "-purged_at"], name="receipt_user_idx"),
         ),
         migrations.AddIndex(
-            model_name='deletionreceipt',
-            index=models.Index(fields=['conversation_external_id'], name='receipt_conv_ext_idx'),
+            model_name="deletionreceipt",
+            index=models.Index(fields=["conversation_external_id"], name="receipt_conv_ext_idx"),
         ),
         migrations.AddIndex(
-            model_name='feedback',
-            index=models.Index(fields=['retain_until'], name='feedback_retain_until_idx'),
+            model_name="feedback",
+            index=models.Index(fields=["retain_until"], name="feedback_retain_until_idx"),
         ),
         migrations.AddIndex(
-            model_name='flag',
-            index=models.Index(fields=['scores_retain_until'], name='flag_retain_until_idx'),
+            model_name="flag",
+            index=models.Index(fields=["scores_retain_until"], name="flag_retain_until_idx"),
         ),
         migrations.AddIndex(
-            model_name='flag',
-            index=models.Index(fields=['conversation_external_id'], name='flag_conv_ext_idx'),
+            model_name="flag",
+            index=models.Index(fields=["conversation_external_id"], name="flag_conv_ext_idx"),
         ),
         migrations.AddIndex(
-            model_name='legalhold',
-            index=models.Index(condition=models.Q(('released_at', None)), fields=['user'], name='hold_active_user_idx'),
+            model_name="legalhold",
+            index=models.Index(
+                condition=models.Q(("released_at", None)),
+                fields=["user"],
+                name="hold_active_user_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='legalhold',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('conversation_external_id', ''), ('scope', 'account')), models.Q(('scope', 'conversation'), models.Q(('conversation_external_id', ''), _negated=True)), _connector='OR'), name='hold_scope_matches_target'),
+            model_name="legalhold",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("conversation_external_id", ""), ("scope", "account")),
+                    models.Q(
+                        ("scope", "conversation"),
+                        models.Q(("conversation_external_id", ""), _negated=True),
+                    ),
+                    _connector="OR",
+                ),
+                name="hold_scope_matches_target",
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['conversation', 'sent_at'], name='msg_conv_sent_idx'),
+            model_name="message",
+            index=models.Index(fields=["conversation", "sent_at"], name="msg_conv_sent_idx"),
         ),
         migrations.AddConstraint(
-            model_name='policysection',
-            constraint=models.UniqueConstraint(fields=('document', 'anchor'), name='section_anchor_unique'),
+            model_name="policysection",
+            constraint=models.UniqueConstraint(
+                fields=("document", "anchor"), name="section_anchor_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='trainingrunconversation',
-            constraint=models.UniqueConstraint(fields=('run', 'conversation_external_id'), name='run_conversation_unique'),
+            model_name="trainingrunconversation",
+            constraint=models.UniqueConstraint(
+                fields=("run", "conversation_external_id"), name="run_conversation_unique"
+            ),
         ),
     ]

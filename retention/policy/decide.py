@@ -127,7 +127,12 @@ def decide_conversation(
 
     if facts.on_hold:
         return RetentionDecision(
-            LEGAL_HOLD, None, None, decision.future_training, quotes_for(LEGAL_HOLD), masked=decision
+            LEGAL_HOLD,
+            None,
+            None,
+            decision.future_training,
+            quotes_for(LEGAL_HOLD),
+            masked=decision,
         )
     return decision
 

@@ -10,5 +10,7 @@ def current_document() -> PolicyDocument | None:
 
 
 def current_article_version() -> str:
-    version = PolicyDocument.objects.filter(is_current=True).values_list("version", flat=True).first()
+    version = (
+        PolicyDocument.objects.filter(is_current=True).values_list("version", flat=True).first()
+    )
     return version or article_version(shipped_article().text)

@@ -46,7 +46,9 @@ def message_add(
         .first()
     )
     if conversation is None:
-        if DeletionReceipt.objects.filter(conversation_external_id=conversation_external_id).exists():
+        if DeletionReceipt.objects.filter(
+            conversation_external_id=conversation_external_id
+        ).exists():
             raise ConversationPurged(conversation_external_id)
         conversation = Conversation.objects.create(
             user=user,

@@ -18,9 +18,7 @@ _NULL_DATETIME = Value(None, output_field=Conversation._meta.get_field("retain_u
 
 
 def _is_commercial():
-    return Exists(
-        User.objects.filter(pk=OuterRef("user_id"), account_type=AccountType.COMMERCIAL)
-    )
+    return Exists(User.objects.filter(pk=OuterRef("user_id"), account_type=AccountType.COMMERCIAL))
 
 
 def _account_on_hold():
@@ -88,7 +86,9 @@ def refresh_flag_deadlines(flags: QuerySet[Flag]) -> int:
     return flags.update(
         scores_retain_until=Case(
             When(_is_commercial(), then=_NULL_DATETIME),
-            When(_account_on_hold() | _conversation_on_hold("conversation_id"), then=_NULL_DATETIME),
+            When(
+                _account_on_hold() | _conversation_on_hold("conversation_id"), then=_NULL_DATETIME
+            ),
             default=AddYears("flagged_at", d.flagged_scores_years),
         )
     )
@@ -101,7 +101,9 @@ def refresh_feedback_deadlines(feedback: QuerySet[Feedback]) -> int:
         public_retain_until=public_until,
         retain_until=Case(
             When(_is_commercial(), then=_NULL_DATETIME),
-            When(_account_on_hold() | _conversation_on_hold("conversation_id"), then=_NULL_DATETIME),
+            When(
+                _account_on_hold() | _conversation_on_hold("conversation_id"), then=_NULL_DATETIME
+            ),
             default=public_until,
         ),
     )
@@ -120,5 +122,3 @@ def refresh_all_deadlines() -> None:
     refresh_conversation_deadlines(Conversation.objects.all())
     refresh_flag_deadlines(Flag.objects.all())
     refresh_feedback_deadlines(Feedback.objects.all())
-
-

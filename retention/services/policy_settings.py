@@ -4,7 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from retention.models import PolicySettings, PolicySettingChange
+from retention.models import PolicySettingChange, PolicySettings
 from retention.selectors.settings import DURATION_FIELDS
 from retention.services.deadlines import refresh_all_deadlines
 
@@ -14,7 +14,9 @@ class SettingsError(ValueError):
 
 
 @transaction.atomic
-def policy_settings_update(*, changes: dict[str, int], changed_by: User | None) -> list[PolicySettingChange]:
+def policy_settings_update(
+    *, changes: dict[str, int], changed_by: User | None
+) -> list[PolicySettingChange]:
     """Apply new durations. Each changed value is recorded (who, when, old,
     new) and all stored deadlines are recomputed in bulk SQL."""
     unknown = set(changes) - set(DURATION_FIELDS)

@@ -33,7 +33,15 @@ def test_an_added_sentence_would_be_reported_unmapped():
 
 
 def test_every_rule_has_its_own_quote():
-    for topic in ("commercial", "legal_hold", "flagged", "deleted", "shared_training", "not_shared", "feedback"):
+    for topic in (
+        "commercial",
+        "legal_hold",
+        "flagged",
+        "deleted",
+        "shared_training",
+        "not_shared",
+        "feedback",
+    ):
         assert quotes_for(topic), topic
 
 

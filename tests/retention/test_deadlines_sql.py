@@ -20,9 +20,7 @@ moments = st.datetimes(
 
 
 class SqlMirrorsPurePolicy(TestCase):
-    @settings(
-        max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-    )
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(
         last=moments,
         shared=st.booleans(),

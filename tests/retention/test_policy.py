@@ -108,7 +108,9 @@ def test_example_3_consent_off_excludes_the_chat_from_future_runs():
 def test_example_6_years_are_calendar_years_and_29_february_plus_one_is_28_february():
     assert add_years(utc(2024, 2, 29, 12), 1) == utc(2025, 2, 28, 12)
     assert add_years(utc(2024, 2, 29, 12), 4) == utc(2028, 2, 29, 12)
-    decision = decide_conversation(facts(last_activity_at=utc(2024, 2, 29), shared_for_training=True))
+    decision = decide_conversation(
+        facts(last_activity_at=utc(2024, 2, 29), shared_for_training=True)
+    )
     assert decision.content_retain_until == utc(2029, 2, 28)
 
 
@@ -201,7 +203,9 @@ def test_a_released_hold_gives_back_the_rule_below_even_when_already_past():
 
 def test_deletion_never_lengthens_retention_beyond_the_rule_below():
     base = decide_conversation(facts(last_activity_at=utc(2026, 1, 1)))
-    deleted = decide_conversation(facts(last_activity_at=utc(2026, 1, 1), deleted_at=utc(2026, 1, 20)))
+    deleted = decide_conversation(
+        facts(last_activity_at=utc(2026, 1, 1), deleted_at=utc(2026, 1, 20))
+    )
     assert base.content_retain_until == utc(2026, 1, 31)
     assert deleted.content_retain_until == utc(2026, 1, 31)
 

@@ -1,7 +1,7 @@
 """Services record facts and rewrite exactly the deadlines the rules give."""
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from accounts.services import consent_record
 from retention.models import Conversation, Feedback, Flag, PolicySettingChange, Rule
@@ -56,9 +56,12 @@ def test_only_new_or_resumed_activity_picks_up_consent(consumer, add_message):
 def test_deleting_hides_at_once_and_caps_at_30_days(consumer, add_message):
     consent_record(user=consumer, allowed=True, source="import", effective_at=utc(2026, 1, 1))
     add_message(consumer, utc(2026, 1, 10))
-    assert conversations_delete(
-        user=consumer, conversations=Conversation.objects.all(), deleted_at=utc(2026, 3, 2)
-    ) == 1
+    assert (
+        conversations_delete(
+            user=consumer, conversations=Conversation.objects.all(), deleted_at=utc(2026, 3, 2)
+        )
+        == 1
+    )
     c = conversation()
     assert (c.rule, c.retain_until) == (Rule.DELETED, utc(2026, 4, 1))
     # Deleting again changes nothing, including the deletion time.
@@ -75,7 +78,9 @@ def test_a_user_cannot_delete_someone_elses_conversation(consumer, add_message):
 
 def test_flagged_then_deleted_keeps_content_two_years_and_scores_seven(consumer, add_message):
     message = add_message(consumer, utc(2026, 3, 1))
-    conversation_flag(conversation=message.conversation, flagged_at=utc(2026, 3, 5), scores={"v": 0.9})
+    conversation_flag(
+        conversation=message.conversation, flagged_at=utc(2026, 3, 5), scores={"v": 0.9}
+    )
     conversations_delete(
         user=consumer, conversations=Conversation.objects.all(), deleted_at=utc(2026, 3, 6)
     )
@@ -87,8 +92,13 @@ def test_flagged_then_deleted_keeps_content_two_years_and_scores_seven(consumer,
 def test_feedback_keeps_its_own_copy_for_five_years(consumer, add_message):
     add_message(consumer, utc(2026, 1, 1))
     fb = feedback_submit(
-        user=consumer, external_id="f1", kind="thumbs_down", comment="wrong",
-        excerpt="the answer", submitted_at=utc(2026, 1, 2), conversation_external_id="c1",
+        user=consumer,
+        external_id="f1",
+        kind="thumbs_down",
+        comment="wrong",
+        excerpt="the answer",
+        submitted_at=utc(2026, 1, 2),
+        conversation_external_id="c1",
     )
     assert fb.retain_until == utc(2031, 1, 2)
     assert fb.conversation == conversation()
@@ -102,7 +112,10 @@ def test_a_hold_stops_the_clock_and_release_restores_it(consumer, add_message):
     assert (c.rule, c.retain_until) == (Rule.LEGAL_HOLD, None)
     assert (c.public_rule, c.public_retain_until) == (Rule.NOT_SHARED, utc(2026, 2, 2, 9))
     legal_hold_release(hold=hold, released_by=staff)
-    assert (conversation().rule, conversation().retain_until) == (Rule.NOT_SHARED, utc(2026, 2, 2, 9))
+    assert (conversation().rule, conversation().retain_until) == (
+        Rule.NOT_SHARED,
+        utc(2026, 2, 2, 9),
+    )
     with pytest.raises(HoldError):
         legal_hold_release(hold=hold, released_by=staff)
 
@@ -110,7 +123,9 @@ def test_a_hold_stops_the_clock_and_release_restores_it(consumer, add_message):
 def test_a_conversation_hold_covers_only_that_conversation(consumer, add_message):
     add_message(consumer, utc(2026, 1, 3), conversation="held")
     add_message(consumer, utc(2026, 1, 3), conversation="free")
-    legal_hold_place(user=consumer, conversation=conversation("held"), reason="case", placed_by=None)
+    legal_hold_place(
+        user=consumer, conversation=conversation("held"), reason="case", placed_by=None
+    )
     assert conversation("held").retain_until is None
     assert conversation("free").retain_until == utc(2026, 2, 2)
 
@@ -133,7 +148,10 @@ def test_a_settings_change_is_recorded_and_rewrites_every_deadline(consumer, add
     assert conversation().retain_until == utc(2026, 1, 17)
     change = PolicySettingChange.objects.get()
     assert (change.field, change.old_value, change.new_value, change.changed_by) == (
-        "not_shared_days", 30, 14, admin,
+        "not_shared_days",
+        30,
+        14,
+        admin,
     )
 
 
@@ -148,9 +166,16 @@ def test_a_purged_conversation_cannot_be_revived_by_a_late_message(consumer, add
     from retention.models import DeletionReceipt
 
     DeletionReceipt.objects.create(
-        sequence=1, user=consumer, conversation_external_id="gone", kind="chat", rule="deleted",
-        retain_until=utc(2026, 1, 1), purged_at=utc(2026, 1, 2), messages_removed=1,
-        previous_hash="0" * 64, receipt_hash="a" * 64,
+        sequence=1,
+        user=consumer,
+        conversation_external_id="gone",
+        kind="chat",
+        rule="deleted",
+        retain_until=utc(2026, 1, 1),
+        purged_at=utc(2026, 1, 2),
+        messages_removed=1,
+        previous_hash="0" * 64,
+        receipt_hash="a" * 64,
     )
     with pytest.raises(ConversationPurged):
         add_message(consumer, utc(2026, 1, 5), conversation="gone")
@@ -163,7 +188,8 @@ def test_training_run_records_eligible_conversations_once(add_message):
         add_message(user, utc(2026, 1, 2), conversation=f"c-{user.pk}")
     add_message(allowed, utc(2026, 1, 2), conversation="deleted-one")
     conversations_delete(
-        user=allowed, conversations=Conversation.objects.filter(external_id="deleted-one"),
+        user=allowed,
+        conversations=Conversation.objects.filter(external_id="deleted-one"),
         deleted_at=utc(2026, 1, 3),
     )
     consent_record(user=refused, allowed=False, source="dashboard", effective_at=utc(2026, 1, 4))
@@ -171,7 +197,9 @@ def test_training_run_records_eligible_conversations_once(add_message):
     run, created = training_run_register(external_id="r1", name="Run 1", started_at=utc(2026, 1, 5))
     assert created
     assert list(run.uses.values_list("conversation_external_id", flat=True)) == [f"c-{allowed.pk}"]
-    again, created = training_run_register(external_id="r1", name="Run 1", started_at=utc(2026, 1, 5))
+    again, created = training_run_register(
+        external_id="r1", name="Run 1", started_at=utc(2026, 1, 5)
+    )
     assert (again, created, again.uses.count()) == (run, False, 1)
     with pytest.raises(TrainingRunConflict):
         training_run_register(external_id="r1", name="Other", started_at=utc(2026, 1, 5))
@@ -179,7 +207,7 @@ def test_training_run_records_eligible_conversations_once(add_message):
 
 def test_the_consent_ledger_refuses_updates_even_in_raw_sql(consumer):
     entry = consent_record(user=consumer, allowed=True, source="dashboard")
-    with pytest.raises(Exception), transaction.atomic(), connection.cursor() as cursor:
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             "UPDATE accounts_consentchange SET allowed = %s WHERE id = %s", [False, entry.pk]
         )
@@ -188,8 +216,19 @@ def test_the_consent_ledger_refuses_updates_even_in_raw_sql(consumer):
 
 
 def test_feedback_is_unique_per_external_id(consumer):
-    feedback_submit(user=consumer, external_id="f", kind="bug_report", comment="", excerpt="",
-                    submitted_at=utc(2026, 1, 1))
+    feedback_submit(
+        user=consumer,
+        external_id="f",
+        kind="bug_report",
+        comment="",
+        excerpt="",
+        submitted_at=utc(2026, 1, 1),
+    )
     with pytest.raises(IntegrityError), transaction.atomic():
-        Feedback.objects.create(user=consumer, external_id="f", kind="bug_report",
-                                submitted_at=utc(2026, 1, 1), public_retain_until=utc(2026, 1, 1))
+        Feedback.objects.create(
+            user=consumer,
+            external_id="f",
+            kind="bug_report",
+            submitted_at=utc(2026, 1, 1),
+            public_retain_until=utc(2026, 1, 1),
+        )
