@@ -59,9 +59,12 @@ def training_run_register(
     # The table name comes from model metadata and the SELECT from the ORM's
     # compiler; every value is a bound parameter.
     with connection.cursor() as cursor:
-        cursor.execute(  # noqa: S608
-            f"INSERT INTO {table} (run_id, conversation_id, conversation_external_id, user_id) "
-            f"SELECT %s, sub.* FROM ({select_sql}) AS sub",
+        insert = (
+            f"INSERT INTO {table} (run_id, conversation_id, conversation_external_id, user_id) "  # noqa: S608
+            f"SELECT %s, sub.* FROM ({select_sql}) AS sub"
+        )
+        cursor.execute(
+            insert,
             (run.pk, *params),
         )
     return run, True
