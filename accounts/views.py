@@ -53,3 +53,12 @@ def lockout(request, original_response=None, credentials=None):
     minutes = max(1, round(cool_off.total_seconds() / 60)) if cool_off else None
     context = {"failure_limit": get_failure_limit(request, credentials), "minutes": minutes}
     return render(request, "registration/lockout.html", context, status=429)
+
+
+def axes_username(request, credentials=None) -> str:
+    """AXES_USERNAME_CALLABLE: the sign-in email as the lockout key, lower-cased.
+    Axes would otherwise read the field named like USERNAME_FIELD ("email"),
+    which the login form does not have, and key every failure on no user at all;
+    and varying the case must not buy another five attempts."""
+    source = credentials if credentials else getattr(request, "POST", {})
+    return str(source.get("username") or source.get("email") or "").strip().lower()

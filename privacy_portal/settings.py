@@ -122,6 +122,9 @@ AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.views.lockout"  # a page with HTTP 429
+# The login form's field is "username" (Django's AuthenticationForm), not USERNAME_FIELD.
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "accounts.views.axes_username"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
