@@ -28,7 +28,9 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists():
-        message = f"Chromium not found at {CHROMIUM}: install Debian's chromium package (see .ci/run)."
+        message = (
+            f"Chromium not found at {CHROMIUM}: install Debian's chromium package (see .ci/run)."
+        )
         if os.environ.get("PORTAL_REQUIRE_BROWSER") == "1":
             pytest.fail(message)
         pytest.skip(message)
@@ -82,9 +84,11 @@ def make_page(browser, portal):
         page.csp_violations = []
         page.on(
             "console",
-            lambda message: page.csp_violations.append(message.text)
-            if "Content Security Policy" in message.text
-            else None,
+            lambda message: (
+                page.csp_violations.append(message.text)
+                if "Content Security Policy" in message.text
+                else None
+            ),
         )
         page.on("dialog", lambda dialog: dialog.accept())  # hx-confirm
         return page

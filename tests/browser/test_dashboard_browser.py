@@ -33,7 +33,11 @@ def user(portal, add_message):
 
 
 def deleted_ids(user):
-    return set(Conversation.objects.filter(user=user, deleted_at__isnull=False).values_list("external_id", flat=True))
+    return set(
+        Conversation.objects.filter(user=user, deleted_at__isnull=False).values_list(
+            "external_id", flat=True
+        )
+    )
 
 
 def test_sign_in_and_read_a_conversations_clock_and_quote(make_page, user):
@@ -51,7 +55,10 @@ def test_sign_in_and_read_a_conversations_clock_and_quote(make_page, user):
     assert "retained in our back-end storage systems for up to 30 days" in quote
     page.get_by_role("link", name="Read this in the policy").first.click()
     page.wait_for_url("**/policy/#if-you-do-not-allow-us-to-use-your-data-to-improve-claude")
-    assert page.locator("section:target h3").inner_text() == "If You Do Not Allow Us to Use Your Data to Improve Claude"
+    assert (
+        page.locator("section:target h3").inner_text()
+        == "If You Do Not Allow Us to Use Your Data to Improve Claude"
+    )
     assert page.csp_violations == []
 
 
@@ -101,12 +108,20 @@ def test_deleted_section_and_a_receipt_after_a_purge(make_page, user):
     conversation = Conversation.objects.get(external_id="b-old")
     now = timezone.now()
     DeletionReceipt.objects.create(
-        sequence=1, user=user, conversation_external_id="b-old", kind="chat", rule=Rule.DELETED,
-        deleted_at=conversation.deleted_at, retain_until=conversation.retain_until, purged_at=now,
-        messages_removed=1, previous_hash="0" * 64, receipt_hash="c" * 64,
+        sequence=1,
+        user=user,
+        conversation_external_id="b-old",
+        kind="chat",
+        rule=Rule.DELETED,
+        deleted_at=conversation.deleted_at,
+        retain_until=conversation.retain_until,
+        purged_at=now,
+        messages_removed=1,
+        previous_hash="0" * 64,
+        receipt_hash="c" * 64,
     )
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {Conversation._meta.db_table} WHERE id = %s", [conversation.pk])
+        cursor.execute("DELETE FROM retention_conversation WHERE id = %s", [conversation.pk])
     page.reload()
     assert "Nothing is awaiting purge" in page.locator("body").inner_text()
     receipts = page.locator("#receipts-heading").locator("xpath=..").locator("table").inner_text()
@@ -122,7 +137,11 @@ def test_download_my_data(make_page, user):
     assert download.suggested_filename.startswith("my-data-")
     data = json.loads(Path(download.path()).read_text())
     assert data["account"]["email"] == "reader@example.com"
-    assert {c["title"] for c in data["conversations"]} == {"Garden planning", "Bread recipe", "Tax question"}
+    assert {c["title"] for c in data["conversations"]} == {
+        "Garden planning",
+        "Bread recipe",
+        "Tax question",
+    }
 
 
 def test_keyboard_only_sign_in_and_navigation(make_page, user):
@@ -187,7 +206,11 @@ def test_axe_finds_no_serious_or_critical_violations_on_any_page(browser, portal
 
 def test_375px_wide_pages_fit_and_a_screenshot_is_kept(make_page, user, artifacts):
     page = make_page(user, viewport={"width": 375, "height": 812})
-    for path, name in (("/conversations/", "conversations"), ("/conversations/b-new/", "conversation"), ("/", "overview")):
+    for path, name in (
+        ("/conversations/", "conversations"),
+        ("/conversations/b-new/", "conversation"),
+        ("/", "overview"),
+    ):
         page.goto(path)
         assert page.evaluate("document.documentElement.scrollWidth") <= 375, path
         page.screenshot(path=str(artifacts / f"dashboard-375-{name}.png"), full_page=True)

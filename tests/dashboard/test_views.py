@@ -437,3 +437,35 @@ def test_staff_access_section_shows_role_time_and_reason_but_never_the_staff_mem
     assert "Support agent" in body and "Ticket 881" in body
     assert "Denied peek" not in body
     assert "agent.smith" not in body
+
+
+def test_commercial_account_cannot_flip_consumer_consent_and_sees_no_consumer_dates(
+    db, add_message, now
+):
+    user = CommercialUserFactory()
+    add_message(user, now - timedelta(days=1), conversation="w1", title="Work")
+    client = Client()
+    client.force_login(user)
+    assert client.post("/consent/", {"allowed": "true", "confirm": "on"}).status_code == 400
+    assert not ConsentChange.objects.filter(user=user).exists()
+    body = text(client.get("/conversations/w1/"))
+    assert "consumer retention policy does not govern" in body
+    assert "Kept until" not in body and CAVEAT not in body
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/conversations/",
+        "/conversations/c-new/",
+        "/consent/",
+        "/deleted/",
+        "/feedback/",
+        "/policy/",
+    ],
+)
+def test_pages_have_no_inline_script_or_style(owner_client, history, path):
+    body = owner_client.get(path).content.decode()
+    assert re.findall(r"<script(?![^>]*\bsrc=)", body) == []
+    assert " style=" not in body and "<style" not in body and " on" + "click=" not in body
