@@ -6,4 +6,6 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/internal/", include("ingest.urls")),
+    path("accounts/", include("accounts.urls")),
+    path("", include("dashboard.urls")),
 ]

@@ -1,0 +1,97 @@
+"""The JSON API for the signed-in user (/api/me/): session auth, CSRF on
+every write like any other POST, times in ISO 8601 UTC, rule codes as in
+retention-rules.md. Anonymous: 401; another user's or an unknown id: 404;
+malformed input: 400. All answers are JSON."""
+
+import json
+from collections.abc import Iterator
+
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.models import ConsentSource
+from accounts.services import consent_record
+from dashboard import selectors
+from dashboard.auth import api_login_required
+from dashboard.presentation import BadCursor, is_valid_external_id
+from dashboard.views import export_response
+from retention.models import Conversation
+from retention.services.conversations import conversations_delete
+
+
+def _error(status: int, code: str, detail: str) -> JsonResponse:
+    return JsonResponse({"error": code, "detail": detail}, status=status)
+
+
+@require_GET
+@api_login_required
+def conversations(request: HttpRequest) -> JsonResponse:
+    try:
+        payload = selectors.api_conversation_page(
+            user=request.user, now=timezone.now(), cursor=request.GET.get("cursor") or None
+        )
+    except BadCursor:
+        return _error(400, "bad_cursor", "The cursor is not one this API returned.")
+    return JsonResponse(payload)
+
+
+@require_http_methods(["DELETE"])
+@api_login_required
+def conversation_delete(request: HttpRequest, external_id: str) -> HttpResponse:
+    """Idempotent: deleting one's own conversation again answers 204 too."""
+    if not is_valid_external_id(external_id):
+        return _error(400, "bad_id", "This is not a valid conversation id.")
+    targets = Conversation.objects.filter(user=request.user, external_id=external_id)
+    if not targets.exists():
+        return _error(404, "not_found", "There is no conversation with this id in your history.")
+    conversations_delete(user=request.user, conversations=targets)
+    return HttpResponse(status=204)
+
+
+def _deleted_chunks(user) -> Iterator[str]:
+    yield '{"deleted":['
+    for i, row in enumerate(selectors.api_deleted(user=user)):
+        yield ("," if i else "") + json.dumps(row)
+    yield "]}"
+
+
+@require_GET
+@api_login_required
+def deleted(request: HttpRequest) -> StreamingHttpResponse:
+    return StreamingHttpResponse(_deleted_chunks(request.user), content_type="application/json")
+
+
+@require_GET
+@api_login_required
+def export(request: HttpRequest) -> StreamingHttpResponse:
+    return export_response(request)
+
+
+@require_POST
+@api_login_required
+def consent(request: HttpRequest) -> JsonResponse:
+    """Body {"allowed": bool}. Answers the consent in force afterwards."""
+    try:
+        body = json.loads(request.body or b"")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return _error(400, "bad_json", 'Send a JSON body like {"allowed": true}.')
+    if not isinstance(body, dict) or not isinstance(body.get("allowed"), bool):
+        return _error(400, "bad_allowed", '"allowed" must be true or false.')
+    if request.user.is_commercial:
+        return _error(
+            400,
+            "commercial_account",
+            "Your organisation's commercial terms govern training on your data.",
+        )
+    change = consent_record(
+        user=request.user, allowed=body["allowed"], source=ConsentSource.DASHBOARD
+    )
+    state = selectors.consent_state(user=request.user, now=timezone.now())
+    return JsonResponse(
+        {
+            "allowed": state.allowed,
+            "since": state.since.iso if state.since else None,
+            "changed": change is not None,
+        }
+    )
