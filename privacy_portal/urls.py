@@ -6,4 +6,5 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/internal/", include("ingest.urls")),
+    path("support/", include("support.urls")),
 ]

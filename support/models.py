@@ -35,7 +35,11 @@ class Outcome(models.TextChoices):
 class AccessLog(AppendOnlyModel):
     at = models.DateTimeField(default=timezone.now)
     staff = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     role = models.CharField(max_length=16, choices=StaffRole.choices)
     account = models.ForeignKey(
@@ -53,7 +57,11 @@ class AccessLog(AppendOnlyModel):
 
     class Meta:
         ordering = ["-at", "-id"]
+        permissions = [("use_console", "Can use the support console (read-only account lookups)")]
         indexes = [
             models.Index(fields=["account", "-at"], name="access_account_at_idx"),
             models.Index(fields=["-at"], name="access_at_idx"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()} {self.get_outcome_display().lower()} @ {self.at:%Y-%m-%d %H:%M}"

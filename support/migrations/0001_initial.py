@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,22 +15,77 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='AccessLog',
+            name="AccessLog",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('role', models.CharField(choices=[('support_agent', 'Support agent'), ('privacy_admin', 'Privacy admin'), ('end_user', 'End user'), ('anonymous', 'Anonymous')], max_length=16)),
-                ('reason', models.CharField(blank=True, max_length=500)),
-                ('data_kind', models.CharField(choices=[('metadata', 'Account and conversation metadata'), ('titles', 'Conversation titles'), ('content', 'Conversation content'), ('none', 'Nothing (denied)')], max_length=16)),
-                ('outcome', models.CharField(choices=[('granted', 'Granted'), ('denied', 'Denied')], default='granted', max_length=8)),
-                ('path', models.CharField(blank=True, max_length=500)),
-                ('method', models.CharField(blank=True, max_length=8)),
-                ('account', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='staff_accesses', to=settings.AUTH_USER_MODEL)),
-                ('staff', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("support_agent", "Support agent"),
+                            ("privacy_admin", "Privacy admin"),
+                            ("end_user", "End user"),
+                            ("anonymous", "Anonymous"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, max_length=500)),
+                (
+                    "data_kind",
+                    models.CharField(
+                        choices=[
+                            ("metadata", "Account and conversation metadata"),
+                            ("titles", "Conversation titles"),
+                            ("content", "Conversation content"),
+                            ("none", "Nothing (denied)"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[("granted", "Granted"), ("denied", "Denied")],
+                        default="granted",
+                        max_length=8,
+                    ),
+                ),
+                ("path", models.CharField(blank=True, max_length=500)),
+                ("method", models.CharField(blank=True, max_length=8)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="staff_accesses",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "staff",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-at', '-id'],
-                'indexes': [models.Index(fields=['account', '-at'], name='access_account_at_idx'), models.Index(fields=['-at'], name='access_at_idx')],
+                "ordering": ["-at", "-id"],
+                "indexes": [
+                    models.Index(fields=["account", "-at"], name="access_account_at_idx"),
+                    models.Index(fields=["-at"], name="access_at_idx"),
+                ],
             },
         ),
     ]
