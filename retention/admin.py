@@ -429,7 +429,7 @@ class PolicySettingsAdmin(PortalModelAdmin):
         return format_html(
             "<table><thead><tr><th>When</th><th>Setting</th><th>Old</th><th>New</th>"
             "<th>By</th></tr></thead><tbody>{}</tbody></table>",
-            rows or mark_safe("<tr><td colspan='5'>No changes yet.</td></tr>"),  # noqa: S308 (constant)
+            rows or mark_safe("<tr><td colspan='5'>No changes yet.</td></tr>"),
         )
 
     def save_model(self, request, obj, form, change):
