@@ -12,7 +12,7 @@ conversations reuses the grant and logs nothing more.
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch
+from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
@@ -110,8 +110,6 @@ def lookup(request: HttpRequest) -> HttpResponse:
 
 
 def _account_path(account_id: int) -> str:
-    from django.urls import reverse
-
     return reverse("support:account", args=[account_id])
 
 
