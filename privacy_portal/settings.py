@@ -33,7 +33,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 PORTAL_INGEST_TOKEN = env.str("PORTAL_INGEST_TOKEN", default="")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django admin with the portal's AdminSite (logged 403 for non-staff).
+    "support.apps.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -1,4 +1,5 @@
-"""URL map: the end-user dashboard, the internal ingest API, admin."""
+"""URL map: the end-user dashboard, accounts, the support console, the
+internal ingest API and Django admin."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -7,5 +8,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/internal/", include("ingest.urls")),
     path("accounts/", include("accounts.urls")),
+    path("support/", include("support.urls")),
     path("", include("dashboard.urls")),
 ]

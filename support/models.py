@@ -57,7 +57,11 @@ class AccessLog(AppendOnlyModel):
 
     class Meta:
         ordering = ["-at", "-id"]
+        permissions = [("use_console", "Can use the support console (read-only account lookups)")]
         indexes = [
             models.Index(fields=["account", "-at"], name="access_account_at_idx"),
             models.Index(fields=["-at"], name="access_at_idx"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()} {self.get_outcome_display().lower()} @ {self.at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,43 @@
+"""The console's one form: what to look up, and why."""
+
+import re
+
+from django import forms
+from django.core.validators import validate_email
+
+from support.selectors import LookupKind
+
+# External ids of the chat service: letters, digits and a few separators.
+EXTERNAL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$")
+
+
+class LookupForm(forms.Form):
+    kind = forms.ChoiceField(
+        choices=LookupKind.CHOICES, initial=LookupKind.EMAIL, label="Look up by"
+    )
+    value = forms.CharField(max_length=254, label="Email or id", strip=True)
+    reason = forms.CharField(
+        max_length=500,
+        min_length=3,
+        strip=True,
+        label="Reason (ticket reference)",
+        help_text="Required. The account's owner sees this reason, with your role and the time.",
+        error_messages={"required": "Give a reason (for example the ticket reference) first."},
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        kind, value = cleaned.get("kind"), cleaned.get("value")
+        if not kind or not value:
+            return cleaned
+        if kind == LookupKind.EMAIL:
+            try:
+                validate_email(value)
+            except forms.ValidationError:
+                self.add_error("value", "That is not a valid email address.")
+        elif not EXTERNAL_ID_RE.fullmatch(value):
+            self.add_error(
+                "value",
+                "That is not a valid id (letters, digits, '_', '-', '.', ':'; at most 128).",
+            )
+        return cleaned
