@@ -230,7 +230,9 @@ def purge_scores_batch(*, cutoff: datetime, batch_size: int = 500) -> BatchResul
 def purge_feedback_batch(*, cutoff: datetime, batch_size: int = 500) -> BatchResult:
     """Feedback past its retain-until (5 years from submission by default)."""
     _refuse_future(cutoff)
-    deadlines = _delete_claimed(sql.FEEDBACK, "fb", sql.FEEDBACK_DUE, "retain_until", cutoff, batch_size)
+    deadlines = _delete_claimed(
+        sql.FEEDBACK, "fb", sql.FEEDBACK_DUE, "retain_until", cutoff, batch_size
+    )
     return BatchResult(
         feedback=len(deadlines), max_delay_seconds=_delay_seconds(timezone.now(), deadlines)
     )
@@ -395,7 +397,9 @@ def _fill(report: PurgeReport, total: BatchResult) -> None:
     report.max_delay_seconds = total.max_delay_seconds
 
 
-def purge_backlog_slice(*, cutoff: datetime, batch_size: int = 500, max_batches: int = 50) -> PurgeReport:
+def purge_backlog_slice(
+    *, cutoff: datetime, batch_size: int = 500, max_batches: int = 50
+) -> PurgeReport:
     """A fan-out share of a large backlog: up to `max_batches` conversation
     batches at a cutoff computed by the scheduled run. Takes no run lock (the
     claims are disjoint); recorded as its own PurgeRun for deletion health."""

@@ -59,7 +59,9 @@ def schedule_interval() -> tuple[timedelta, str]:
     return interval, f"periodic task {task.name!r}"
 
 
-def _overdue(table: str, alias: str, predicate: str, deadline: str, now, late) -> tuple[int, int, object]:
+def _overdue(
+    table: str, alias: str, predicate: str, deadline: str, now, late
+) -> tuple[int, int, object]:
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT count(*), "

@@ -58,7 +58,9 @@ def chain_head_locked() -> tuple[int, str]:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
     last = (
-        DeletionReceipt.objects.order_by("-sequence").values_list("sequence", "receipt_hash").first()
+        DeletionReceipt.objects.order_by("-sequence")
+        .values_list("sequence", "receipt_hash")
+        .first()
     )
     return last if last else (0, GENESIS_HASH)
 
@@ -102,9 +104,9 @@ def _walk(chunk_size: int) -> Iterator[DeletionReceipt]:
     fields = [*HASHED_FIELDS, "receipt_hash"]
     while True:
         chunk = list(
-            DeletionReceipt.objects.filter(sequence__gt=last).order_by("sequence").only(*fields)[
-                :chunk_size
-            ]
+            DeletionReceipt.objects.filter(sequence__gt=last)
+            .order_by("sequence")
+            .only(*fields)[:chunk_size]
         )
         if not chunk:
             return

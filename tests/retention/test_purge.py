@@ -1,5 +1,6 @@
 """The purge job (retention.purge): what goes, what stays, when, and proof."""
 
+import itertools
 import threading
 from datetime import timedelta
 
@@ -74,7 +75,9 @@ def _boundary_case(kind, user, add_message, base):
         conversation = _conversation(user, add_message, base, "c")
         deleted_at = base + timedelta(days=3)
         conversations_delete(
-            user=user, conversations=Conversation.objects.filter(pk=conversation.pk), deleted_at=deleted_at
+            user=user,
+            conversations=Conversation.objects.filter(pk=conversation.pk),
+            deleted_at=deleted_at,
         )
         return deleted_at + timedelta(days=30), lambda: _exists("c")
     if kind == "flagged_content":
@@ -89,7 +92,12 @@ def _boundary_case(kind, user, add_message, base):
         return add_years(base + SECOND, 7), lambda: Flag.objects.exists()
     if kind == "feedback":
         feedback_submit(
-            user=user, external_id="f1", kind="thumbs_up", comment="", excerpt="hi", submitted_at=base
+            user=user,
+            external_id="f1",
+            kind="thumbs_up",
+            comment="",
+            excerpt="hi",
+            submitted_at=base,
         )
         return add_years(base, 5), lambda: Feedback.objects.exists()
     raise AssertionError(kind)
@@ -130,15 +138,18 @@ def test_messages_go_with_their_conversation_and_nothing_else_does(consumer, add
 
 
 @pytest.mark.django_db
-def test_account_hold_keeps_everything_and_release_purges_at_next_run(
-    consumer, add_message, base
-):
+def test_account_hold_keeps_everything_and_release_purges_at_next_run(consumer, add_message, base):
     _conversation(consumer, add_message, base, "c")
     conversation_flag(
         conversation=Conversation.objects.get(external_id="c"), flagged_at=base, scores={"x": 1}
     )
     feedback_submit(
-        user=consumer, external_id="f1", kind="bug_report", comment="", excerpt="", submitted_at=base
+        user=consumer,
+        external_id="f1",
+        kind="bug_report",
+        comment="",
+        excerpt="",
+        submitted_at=base,
     )
     hold = legal_hold_place(user=consumer, reason="litigation", placed_by=StaffFactory())
 
@@ -195,9 +206,7 @@ def test_a_stale_deadline_never_purges_held_or_commercial_data(consumer, add_mes
 
 
 @pytest.mark.django_db
-def test_flagged_then_deleted_keeps_content_two_years_and_scores_seven(
-    consumer, add_message, base
-):
+def test_flagged_then_deleted_keeps_content_two_years_and_scores_seven(consumer, add_message, base):
     conversation = _conversation(consumer, add_message, base, "c")
     conversation_flag(conversation=conversation, flagged_at=base, scores={"violence": 0.97})
     conversations_delete(
@@ -224,7 +233,14 @@ def test_flagged_then_deleted_keeps_content_two_years_and_scores_seven(
 def test_receipts_prove_each_purge_without_content(add_message, base):
     users = [UserFactory(plan="pro"), UserFactory(plan="free")]
     for i in range(5):
-        _conversation(users[i % 2], add_message, base + i * SECOND, f"c{i}", title="Secret title", content="secret")
+        _conversation(
+            users[i % 2],
+            add_message,
+            base + i * SECOND,
+            f"c{i}",
+            title="Secret title",
+            content="secret",
+        )
 
     report = purge_due(batch_size=2)
 
@@ -234,11 +250,14 @@ def test_receipts_prove_each_purge_without_content(add_message, base):
     assert sorted(r.conversation_external_id for r in receipts) == [f"c{i}" for i in range(5)]
     assert all(r.messages_removed == 2 and r.rule == Rule.NOT_SHARED for r in receipts)
     assert receipts[0].previous_hash == "0" * 64
-    assert all(b.previous_hash == a.receipt_hash for a, b in zip(receipts, receipts[1:]))
+    assert all(b.previous_hash == a.receipt_hash for a, b in itertools.pairwise(receipts))
     stored = " ".join(str(v) for r in DeletionReceipt.objects.values() for v in r.values())
     assert "secret" not in stored.lower()
     assert verify_receipt_chain() == (5, None)
-    stats = {(s.plan, s.rule, s.kind): (s.conversations, s.messages) for s in PurgeStatistic.objects.all()}
+    stats = {
+        (s.plan, s.rule, s.kind): (s.conversations, s.messages)
+        for s in PurgeStatistic.objects.all()
+    }
     assert stats == {("pro", "not_shared", "chat"): (3, 6), ("free", "not_shared", "chat"): (2, 4)}
 
 
@@ -319,14 +338,21 @@ def _hold_run_lock_elsewhere():
 
         s = connection.settings_dict
         other = psycopg.connect(
-            dbname=s["NAME"], user=s["USER"], host=s["HOST"], port=s["PORT"] or 5432,
-            password=s["PASSWORD"] or None, autocommit=True,
+            dbname=s["NAME"],
+            user=s["USER"],
+            host=s["HOST"],
+            port=s["PORT"] or 5432,
+            password=s["PASSWORD"] or None,
+            autocommit=True,
         )
         other.execute("SELECT pg_advisory_lock(%s)", [RUN_LOCK_KEY])
         return other.close
     PurgeLock.objects.update_or_create(
         name=LEASE_NAME,
-        defaults={"holder": "another-process", "locked_until": timezone.now() + timedelta(minutes=5)},
+        defaults={
+            "holder": "another-process",
+            "locked_until": timezone.now() + timedelta(minutes=5),
+        },
     )
     return lambda: PurgeLock.objects.filter(name=LEASE_NAME).delete()
 

@@ -101,9 +101,7 @@ def test_tasks_are_json_only_late_acked_and_time_limited():
 def test_large_backlog_fans_out_batch_tasks_after_commit(due, settings, monkeypatch):
     settings.RETENTION_FANOUT_BATCHES = 1
     sent = []
-    monkeypatch.setattr(
-        tasks.purge_batch, "delay_on_commit", lambda **kwargs: sent.append(kwargs)
-    )
+    monkeypatch.setattr(tasks.purge_batch, "delay_on_commit", lambda **kwargs: sent.append(kwargs))
     result = tasks.enforce_retention(batch_size=1, fan_out=2)
     assert len(sent) == 2 and sent[0]["batch_size"] == 1
     assert result["conversations"] == 3
