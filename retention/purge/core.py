@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
-from retention.models import DeletionReceipt, PurgeRun, PurgeStatistic
+from retention.models import PurgeRun, PurgeStatistic
 from retention.purge import sql
 from retention.purge.locks import run_lock
-from retention.purge.receipts import build_receipts
+from retention.purge.receipts import build_receipts, insert_receipts
 
 logger = logging.getLogger("retention.purge")
 
@@ -47,6 +47,10 @@ class BatchResult:
     by_rule: Counter = field(default_factory=Counter)
     max_delay_seconds: float = 0.0
     external_ids: list[str] = field(default_factory=list)
+    # (retain_until, id) of the last conversation claimed: where the next
+    # batch of the same run resumes, so it never rescans the dead index
+    # entries this run left behind.
+    last_key: tuple | None = None
 
     def add(self, other: "BatchResult") -> None:
         self.conversations += other.conversations
@@ -101,19 +105,22 @@ def _delay_seconds(purged_at: datetime, deadlines) -> float:
     return max(0.0, (purged_at - min(deadlines)).total_seconds())
 
 
-def _claim_conversations(cutoff: datetime, limit: int) -> list[dict]:
+def _claim_conversations(cutoff: datetime, limit: int, after: tuple | None) -> list[dict]:
+    resume, params = "", [cutoff]
+    if after is not None:
+        resume, params = "AND (c.retain_until, c.id) > (%s, %s)", [cutoff, *after]
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             SELECT c.id, c.user_id, c.external_id, c.kind, c.rule, c.deleted_at,
                    c.retain_until, u.plan
             FROM {sql.CONVERSATION} c JOIN {sql.USER} u ON u.id = c.user_id
-            WHERE {sql.CONVERSATION_DUE}
+            WHERE {sql.CONVERSATION_DUE} {resume}
             ORDER BY c.retain_until, c.id
             LIMIT %s
             {sql.skip_locked("c")}
             """,
-            [cutoff, limit],
+            [*params, limit],
         )
         return _fetch_dicts(cursor)
 
@@ -122,7 +129,7 @@ def _delete_content(ids: list[int]) -> dict[int, int]:
     """Delete the messages and then the conversations `ids`; returns messages
     removed per conversation."""
     where, params = sql.in_ids("conversation_id", ids)
-    with connection.cursor() as cursor:
+    with sql.array_cursor() as cursor:
         if sql.is_postgresql():
             cursor.execute(
                 f"WITH gone AS (DELETE FROM {sql.MESSAGE} WHERE {where} RETURNING conversation_id) "
@@ -173,15 +180,18 @@ def _add_statistics(rows: list[dict], *, day) -> None:
         )
 
 
-def purge_batch(*, cutoff: datetime, batch_size: int = 500) -> BatchResult:
+def purge_batch(
+    *, cutoff: datetime, batch_size: int = 500, after: tuple | None = None
+) -> BatchResult:
     """Claim up to `batch_size` due conversations and purge them in one
     transaction: messages, conversations, receipts, statistics. Concurrent
     callers on PostgreSQL claim disjoint rows (SKIP LOCKED). Returns what went;
-    an empty result means nothing claimable is left."""
+    an empty result means nothing claimable is left (after `after`, the
+    `last_key` of this run's previous batch)."""
     _refuse_future(cutoff)
     result = BatchResult()
     with transaction.atomic():
-        rows = _claim_conversations(cutoff, batch_size)
+        rows = _claim_conversations(cutoff, batch_size, after)
         if not rows:
             return result
         removed = _delete_content([row["id"] for row in rows])
@@ -190,13 +200,14 @@ def purge_batch(*, cutoff: datetime, batch_size: int = 500) -> BatchResult:
             row["messages_removed"] = removed.get(row["id"], 0)
             row["deleted_at"] = _as_aware(row["deleted_at"])
             row["retain_until"] = _as_aware(row["retain_until"])
-        DeletionReceipt.objects.bulk_create(build_receipts(rows, purged_at=purged_at))
+        insert_receipts(build_receipts(rows, purged_at=purged_at))
         _add_statistics(rows, day=purged_at.date())
     result.conversations = len(rows)
     result.messages = sum(removed.values())
     result.by_rule = Counter(row["rule"] for row in rows)
     result.max_delay_seconds = _delay_seconds(purged_at, [row["retain_until"] for row in rows])
     result.external_ids = [row["external_id"] for row in rows]
+    result.last_key = (rows[-1]["retain_until"], rows[-1]["id"])
     return result
 
 
@@ -208,7 +219,7 @@ def _delete_claimed(table: str, alias: str, predicate: str, deadline: str, cutof
                 SELECT {alias}.id FROM {table} {alias}
                 JOIN {sql.USER} u ON u.id = {alias}.user_id
                 WHERE {predicate}
-                ORDER BY {alias}.id LIMIT %s {sql.skip_locked(alias)}
+                ORDER BY {alias}.{deadline}, {alias}.id LIMIT %s {sql.skip_locked(alias)}
             ) RETURNING {deadline}
             """,
             [cutoff, limit],
@@ -287,8 +298,11 @@ def _finish(run: PurgeRun, report: PurgeReport, status: str, error: str = "") ->
 
 
 def _drain(batch, *, cutoff, batch_size, report, total: BatchResult, lock, progress) -> None:
+    resume = {"after": None} if batch is purge_batch else {}
     while True:
-        result = batch(cutoff=cutoff, batch_size=batch_size)
+        result = batch(cutoff=cutoff, batch_size=batch_size, **resume)
+        if resume:
+            resume["after"] = result.last_key
         done = result.conversations + result.scores + result.feedback
         if not done:
             return
@@ -407,11 +421,13 @@ def purge_backlog_slice(
     run = PurgeRun.objects.create(cutoff=cutoff, status=PurgeRun.Status.RUNNING)
     report = PurgeReport(run_id=run.pk, cutoff=cutoff, status=PurgeRun.Status.RUNNING)
     total = BatchResult()
+    after = None
     try:
         while report.batches < max_batches:
-            result = purge_batch(cutoff=cutoff, batch_size=batch_size)
+            result = purge_batch(cutoff=cutoff, batch_size=batch_size, after=after)
             if not result.conversations:
                 break
+            after = result.last_key
             total.add(result)
             report.batches += 1
     except BaseException as exc:
