@@ -379,8 +379,25 @@ class PurgeRun(models.Model):
     scores_purged = models.PositiveIntegerField(default=0)
     feedback_purged = models.PositiveIntegerField(default=0)
     max_delay_seconds = models.FloatField(default=0)
+    batches = models.PositiveIntegerField(default=0)
+    # Conversations purged (or, for a dry run, that would be) per rule code.
+    counts_by_rule = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-started_at"]
         indexes = [models.Index(fields=["-started_at"], name="purge_run_started_idx")]
+
+
+class PurgeLock(models.Model):
+    """A lease that lets one purge run at a time on databases without advisory
+    locks (SQLite). Claimed by an atomic UPDATE ... WHERE locked_until < now,
+    renewed after each batch, released in a finally; a crashed holder's lease
+    simply runs out. PostgreSQL uses pg_try_advisory_lock instead."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    holder = models.CharField(max_length=64, blank=True)
+    locked_until = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,464 @@
+#!/usr/bin/env python
+"""Benchmark of the purge job on PostgreSQL (issue 4).
+
+Seeds a database of its own (default 100,000 conversations x 10 messages: 20%
+of them due, some under legal hold, some commercial, some flagged), keeps it
+as a template, and for each variant copies the template afresh (CREATE
+DATABASE ... TEMPLATE), so every variant starts from byte-identical data:
+
+  ours   retention.purge.purge_due (batches, receipts, statistics)
+  raw    a hand-written raw-SQL purge of the same rows (one transaction,
+         no receipts, no statistics): the floor
+  naive  QuerySet.delete() of the same rows
+
+Each variant runs in a child process, which reports its wall time and its peak
+resident memory (ru_maxrss) above the baseline after Django has loaded. Then
+peak memory of `ours` (and `naive`) at a 10,000 backlog and at the largest
+backlog the data allows. All variants must leave the same rows behind.
+
+Usage: .venv/bin/python bench/purge.py [--conversations N] [--messages-per-conversation M]
+Needs a PostgreSQL server (PGURL, default postgres://postgres@127.0.0.1:5432).
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED_DB = "portal_bench_seed"
+RUN_DB = "portal_bench"
+
+
+def _args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--conversations", type=int, default=100_000)
+    parser.add_argument("--messages-per-conversation", type=int, default=10)
+    parser.add_argument("--due-fraction", type=float, default=0.2)
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--small-backlog", type=int, default=10_000)
+    parser.add_argument(
+        "--pg-url", default=os.environ.get("PGURL", "postgres://postgres@127.0.0.1:5432")
+    )
+    parser.add_argument("--child", choices=["ours", "raw", "naive"], help=argparse.SUPPRESS)
+    parser.add_argument("--cutoff", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+# ---------------------------------------------------------------- children --
+
+
+def _rss_kb() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _due_sql():
+    from retention.purge import sql
+
+    return sql
+
+
+def _run_raw(cutoff):
+    """The floor: the same rows (same due predicate) in four set-based
+    statements, one transaction, no receipts, no statistics, no batching."""
+    from django.db import connection, transaction
+
+    sql = _due_sql()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {sql.MESSAGE} m USING {sql.CONVERSATION} c, {sql.USER} u "
+            f"WHERE m.conversation_id = c.id AND u.id = c.user_id AND {sql.CONVERSATION_DUE}",
+            [cutoff],
+        )
+        cursor.execute(
+            f"DELETE FROM {sql.CONVERSATION} c USING {sql.USER} u "
+            f"WHERE u.id = c.user_id AND {sql.CONVERSATION_DUE}",
+            [cutoff],
+        )
+        n = cursor.rowcount
+        cursor.execute(
+            f"DELETE FROM {sql.FLAG} f USING {sql.USER} u "
+            f"WHERE u.id = f.user_id AND {sql.SCORES_DUE}",
+            [cutoff],
+        )
+        cursor.execute(
+            f"DELETE FROM {sql.FEEDBACK} fb USING {sql.USER} u "
+            f"WHERE u.id = fb.user_id AND {sql.FEEDBACK_DUE}",
+            [cutoff],
+        )
+    return n
+
+
+def _run_naive(cutoff):
+    from django.db.models import Exists, OuterRef, Q
+
+    from retention.models import Conversation, Feedback, Flag, LegalHold
+
+    def not_held(ref):
+        return ~Exists(
+            LegalHold.objects.filter(user_id=OuterRef("user_id"), released_at=None).filter(
+                Q(scope="account") | Q(conversation_id=OuterRef(ref))
+            )
+        )
+
+    _deleted, per_model = (
+        Conversation.objects.filter(retain_until__lte=cutoff)
+        .exclude(rule__in=["commercial", "legal_hold"])
+        .exclude(user__account_type="commercial")
+        .filter(not_held("pk"))
+        .delete()
+    )
+    Flag.objects.filter(conversation__isnull=True, scores_retain_until__lte=cutoff).exclude(
+        user__account_type="commercial"
+    ).filter(
+        ~Exists(LegalHold.objects.filter(user_id=OuterRef("user_id"), released_at=None))
+    ).delete()
+    Feedback.objects.filter(retain_until__lte=cutoff).exclude(
+        user__account_type="commercial"
+    ).filter(
+        ~Exists(LegalHold.objects.filter(user_id=OuterRef("user_id"), released_at=None))
+    ).delete()
+    return per_model.get("retention.Conversation", 0)
+
+
+def _child(args) -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "privacy_portal.settings")
+    import django
+
+    django.setup()
+    from retention.purge import purge_due
+
+    cutoff = datetime.fromisoformat(args.cutoff)
+    baseline = _rss_kb()
+    started = time.perf_counter()
+    if args.child == "ours":
+        conversations = purge_due(now=cutoff, batch_size=args.batch_size).conversations
+    elif args.child == "raw":
+        conversations = _run_raw(cutoff)
+    else:
+        conversations = _run_naive(cutoff)
+    seconds = time.perf_counter() - started
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "conversations": conversations,
+                "rss_baseline_kb": baseline,
+                "rss_peak_kb": _rss_kb(),
+            }
+        )
+    )
+
+
+# ------------------------------------------------------------------ parent --
+
+
+def _admin(pg_url):
+    import psycopg
+
+    return psycopg.connect(f"{pg_url}/postgres", autocommit=True)
+
+
+def _recreate(pg_url, name, template=None):
+    with _admin(pg_url) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+
+
+def _env(pg_url, name):
+    env = {**os.environ, "DATABASE_URL": f"{pg_url}/{name}", "SECRET_KEY": "bench-only"}
+    env.setdefault("DJANGO_SETTINGS_MODULE", "privacy_portal.settings")
+    env["LOG_LEVEL"] = "WARNING"
+    return env
+
+
+def _seed(args, cutoff: datetime) -> dict:
+    """Returns facts about the seed: due count, eligible count, cutoffs."""
+    import psycopg
+
+    n, m = args.conversations, args.messages_per_conversation
+    _recreate(args.pg_url, SEED_DB)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "-v0"],
+        cwd=ROOT,
+        env=_env(args.pg_url, SEED_DB),
+        check=True,
+    )
+    users = max(20, n // 20)
+    due_target = round(n * args.due_fraction)
+    long_ago = cutoff - timedelta(days=400)
+    text = "lorem ipsum dolor sit amet " * 8
+
+    def commercial(u):
+        return u % 20 == 19
+
+    def held(u):
+        return not commercial(u) and u % 25 == 24
+
+    with psycopg.connect(f"{args.pg_url}/{SEED_DB}") as conn, conn.cursor() as cur:
+        with cur.copy(
+            "COPY accounts_user (id, password, is_superuser, email, external_id, account_type,"
+            " plan, is_staff, is_active, date_joined) FROM STDIN"
+        ) as copy:
+            for u in range(1, users + 1):
+                copy.write_row(
+                    (
+                        u,
+                        "!",
+                        False,
+                        f"u{u}@bench.test",
+                        f"acct_{u}",
+                        "commercial" if commercial(u) else "consumer",
+                        "team" if commercial(u) else ("free", "pro", "max")[u % 3],
+                        False,
+                        True,
+                        long_ago,
+                    )
+                )
+        with cur.copy(
+            "COPY retention_legalhold (id, user_id, scope, conversation_external_id, reason,"
+            " placed_at) FROM STDIN"
+        ) as copy:
+            for u in range(1, users + 1):
+                if held(u):
+                    copy.write_row((u, u, "account", "", "bench hold", long_ago))
+        eligible = 0
+        flagged_rows = []
+        with cur.copy(
+            "COPY retention_conversation (id, user_id, external_id, kind, title, created_at,"
+            " last_activity_at, deleted_at, shared_for_training, flagged_at, rule, retain_until,"
+            " public_rule, public_retain_until) FROM STDIN"
+        ) as copy:
+            for i in range(1, n + 1):
+                u = (i % users) + 1
+                flagged = i % 10 == 3
+                if commercial(u):
+                    rule, until, public = "commercial", None, "commercial"
+                else:
+                    eligible += 1
+                    # Deadlines one second apart in eligible order: exactly
+                    # `due_target` are due at the cutoff, more at later cutoffs.
+                    until = cutoff + timedelta(seconds=eligible - due_target)
+                    public = "flagged" if flagged else ("shared_training", "not_shared")[i % 2]
+                    rule = public
+                    if held(u):
+                        eligible -= 1
+                        rule, until = "legal_hold", None
+                activity = long_ago + timedelta(seconds=i)
+                copy.write_row(
+                    (
+                        i,
+                        u,
+                        f"conv_{i}",
+                        "chat" if i % 4 else "coding_session",
+                        f"Title {i}",
+                        activity,
+                        activity,
+                        activity if i % 7 == 0 else None,
+                        i % 2 == 0,
+                        activity if flagged else None,
+                        rule,
+                        until,
+                        public,
+                        until,
+                    )
+                )
+                if flagged:
+                    flagged_rows.append((i, u, until))
+        with cur.copy(
+            "COPY retention_message (id, conversation_id, external_id, role, content, sent_at)"
+            " FROM STDIN"
+        ) as copy:
+            mid = 0
+            for i in range(1, n + 1):
+                at = long_ago + timedelta(seconds=i)
+                for k in range(m):
+                    mid += 1
+                    copy.write_row((mid, i, f"msg_{mid}", ("user", "assistant")[k % 2], text, at))
+        with cur.copy(
+            "COPY retention_flag (id, user_id, conversation_id, conversation_external_id,"
+            " flagged_at, scores, scores_retain_until) FROM STDIN"
+        ) as copy:
+            fid = 0
+            for i, u, until in flagged_rows:
+                fid += 1
+                later = until + timedelta(days=5 * 365) if until else None
+                copy.write_row((fid, u, i, f"conv_{i}", long_ago, '{"x": 0.9}', later))
+            for k in range(n // 100):  # scores whose content is already gone
+                fid += 1
+                u = (k % users) + 1
+                until = None if commercial(u) else cutoff + timedelta(seconds=k - n // 200)
+                copy.write_row((fid, u, None, f"gone_{k}", long_ago, '{"x": 0.5}', until))
+        with cur.copy(
+            "COPY retention_feedback (id, user_id, external_id, kind, comment, excerpt,"
+            " conversation_external_id, submitted_at, public_retain_until, retain_until)"
+            " FROM STDIN"
+        ) as copy:
+            for k in range(n // 10):
+                u = (k % users) + 1
+                until = cutoff + timedelta(seconds=k - n // 50)
+                copy.write_row(
+                    (
+                        k + 1,
+                        u,
+                        f"fb_{k}",
+                        "thumbs_up",
+                        "",
+                        "an excerpt",
+                        "",
+                        long_ago,
+                        until,
+                        None if commercial(u) or held(u) else until,
+                    )
+                )
+        for table in (
+            "accounts_user",
+            "retention_legalhold",
+            "retention_conversation",
+            "retention_message",
+            "retention_flag",
+            "retention_feedback",
+        ):
+            cur.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT coalesce(max(id), 1) FROM {table}))"
+            )
+        conn.commit()
+    with psycopg.connect(f"{args.pg_url}/{SEED_DB}", autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+    return {"eligible": eligible, "due": min(due_target, eligible)}
+
+
+def _run_variant(args, variant: str, cutoff: datetime) -> dict:
+    _recreate(args.pg_url, RUN_DB, template=SEED_DB)
+    with _admin(args.pg_url) as conn:
+        pass
+    import psycopg
+
+    with psycopg.connect(f"{args.pg_url}/{RUN_DB}", autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")  # same planner statistics in every copy
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--child",
+            variant,
+            "--cutoff",
+            cutoff.isoformat(),
+            "--batch-size",
+            str(args.batch_size),
+        ],
+        cwd=ROOT,
+        env=_env(args.pg_url, RUN_DB),
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    with psycopg.connect(f"{args.pg_url}/{RUN_DB}") as conn:
+        result["left"] = [
+            conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in (
+                "retention_conversation",
+                "retention_message",
+                "retention_flag",
+                "retention_feedback",
+            )
+        ]
+        result["receipts"] = conn.execute(
+            "SELECT count(*) FROM retention_deletionreceipt"
+        ).fetchone()[0]
+    result["peak_mb"] = (result["rss_peak_kb"] - result["rss_baseline_kb"]) / 1024
+    return result
+
+
+def main(argv=None) -> int:
+    args = _args(argv)
+    if args.child:
+        _child(args)
+        return 0
+    t0 = time.perf_counter()
+    cutoff = (datetime.now(UTC) - timedelta(days=2)).replace(microsecond=0)
+    print(
+        f"Seeding {args.conversations:,} conversations x {args.messages_per_conversation} "
+        f"messages into {SEED_DB} ...",
+        flush=True,
+    )
+    facts = _seed(args, cutoff)
+    print(f"  seeded in {time.perf_counter() - t0:.0f} s: {facts}", flush=True)
+
+    results = {}
+    for variant in ("raw", "ours", "naive"):
+        results[variant] = _run_variant(args, variant, cutoff)
+        r = results[variant]
+        print(
+            f"  {variant:5}: {r['seconds']:7.2f} s, {r['conversations']:,} conversations, "
+            f"peak +{r['peak_mb']:.1f} MB, left {r['left']}",
+            flush=True,
+        )
+    lefts = {tuple(r["left"]) for r in results.values()}
+    same = len(lefts) == 1
+
+    small = min(args.small_backlog, facts["eligible"])
+    memory = {}
+    for label, backlog in (("small", small), ("large", facts["eligible"])):
+        at = cutoff + timedelta(seconds=backlog - facts["due"])
+        for variant in ("ours", "naive"):
+            r = _run_variant(args, variant, at)
+            memory[(label, variant)] = (backlog, r)
+            print(
+                f"  memory {variant:5} backlog {r['conversations']:,}: "
+                f"peak +{r['peak_mb']:.1f} MB in {r['seconds']:.1f} s",
+                flush=True,
+            )
+    with _admin(args.pg_url) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{RUN_DB}" WITH (FORCE)')
+
+    ours, raw, naive = results["ours"], results["raw"], results["naive"]
+    vs_raw = ours["seconds"] / raw["seconds"]
+    vs_naive = naive["seconds"] / ours["seconds"]
+    mem_small = memory[("small", "ours")][1]["peak_mb"]
+    mem_large = memory[("large", "ours")][1]["peak_mb"]
+    print()
+    print("| variant | time (s) | conversations purged | receipts | peak memory above baseline |")
+    print("|---|---:|---:|---:|---:|")
+    for name in ("ours", "raw", "naive"):
+        r = results[name]
+        print(
+            f"| {name} | {r['seconds']:.2f} | {r['conversations']:,} | {r['receipts']:,} "
+            f"| {r['peak_mb']:.1f} MB |"
+        )
+    print()
+    print(
+        f"- ours / raw SQL: {vs_raw:.2f}x (goal <= 1.5x: {'met' if vs_raw <= 1.5 else 'NOT met'})"
+    )
+    print(
+        f"- naive / ours: {vs_naive:.2f}x (goal >= 2x faster than naive: "
+        f"{'met' if vs_naive >= 2 else 'NOT met'})"
+    )
+    print(f"- same rows left by every variant: {'yes' if same else 'NO: ' + str(lefts)}")
+    print()
+    print("| backlog | ours peak memory | naive peak memory |")
+    print("|---:|---:|---:|")
+    for label in ("small", "large"):
+        backlog, o = memory[(label, "ours")]
+        _, nv = memory[(label, "naive")]
+        print(
+            f"| {o['conversations']:,} | +{o['peak_mb']:.1f} MB ({o['seconds']:.1f} s) "
+            f"| +{nv['peak_mb']:.1f} MB ({nv['seconds']:.1f} s) |"
+        )
+    flat = mem_large <= max(mem_small * 1.5, mem_small + 5)
+    print()
+    print(f"- ours memory flat from small to large backlog: {'met' if flat else 'NOT met'}")
+    print(f"- total bench time: {time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,439 @@
+"""purge_due and its batches (see the package docstring for the safety rule)."""
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from retention.models import PurgeRun, PurgeStatistic
+from retention.purge import sql
+from retention.purge.locks import run_lock
+from retention.purge.receipts import build_receipts, insert_receipts
+
+logger = logging.getLogger("retention.purge")
+
+Progress = Callable[[int], None]
+
+
+# A fan-out batch may run on a host whose clock is slightly behind the one
+# that computed the cutoff; beyond this much it is refused as a future cutoff.
+CLOCK_SKEW_TOLERANCE = timedelta(seconds=60)
+
+
+class PurgeInFuture(ValueError):
+    """A cutoff later than the clock would purge early: refused."""
+
+
+def _refuse_future(cutoff: datetime, tolerance: timedelta = CLOCK_SKEW_TOLERANCE) -> None:
+    if timezone.is_naive(cutoff):
+        raise ValueError("the cutoff must be timezone-aware")
+    if cutoff > timezone.now() + tolerance:
+        raise PurgeInFuture(
+            f"refusing to purge at {cutoff.isoformat()}: later than the clock, it would purge "
+            "early (use a dry run to simulate)"
+        )
+
+
+@dataclass
+class BatchResult:
+    conversations: int = 0
+    messages: int = 0
+    scores: int = 0
+    feedback: int = 0
+    by_rule: Counter = field(default_factory=Counter)
+    max_delay_seconds: float = 0.0
+    external_ids: list[str] = field(default_factory=list)
+    # (retain_until, id) of the last conversation claimed: where the next
+    # batch of the same run resumes, so it never rescans the dead index
+    # entries this run left behind.
+    last_key: tuple | None = None
+
+    def add(self, other: "BatchResult") -> None:
+        self.conversations += other.conversations
+        self.messages += other.messages
+        self.scores += other.scores
+        self.feedback += other.feedback
+        self.by_rule.update(other.by_rule)
+        self.max_delay_seconds = max(self.max_delay_seconds, other.max_delay_seconds)
+
+
+@dataclass
+class PurgeReport:
+    run_id: int | None
+    cutoff: datetime
+    status: str
+    dry_run: bool = False
+    skipped_because_locked: bool = False
+    conversations_by_rule: dict[str, int] = field(default_factory=dict)
+    conversations: int = 0
+    messages: int = 0
+    scores: int = 0
+    feedback: int = 0
+    batches: int = 0
+    max_delay_seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        """JSON-able (a Celery result, a log line)."""
+        data = asdict(self)
+        data["cutoff"] = self.cutoff.isoformat()
+        return data
+
+
+def _fetch_dicts(cursor) -> list[dict]:
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _as_aware(value):
+    """Raw SQL on SQLite returns naive UTC datetimes (or text); PostgreSQL
+    returns aware ones."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        value = datetime.fromisoformat(value)
+    return value if timezone.is_aware(value) else timezone.make_aware(value, timezone.UTC)
+
+
+def _delay_seconds(purged_at: datetime, deadlines) -> float:
+    deadlines = [_as_aware(d) for d in deadlines if d is not None]
+    if not deadlines:
+        return 0.0
+    return max(0.0, (purged_at - min(deadlines)).total_seconds())
+
+
+def _claim_conversations(cutoff: datetime, limit: int, after: tuple | None) -> list[dict]:
+    resume, params = "", [cutoff]
+    if after is not None:
+        resume, params = "AND (c.retain_until, c.id) > (%s, %s)", [cutoff, *after]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT c.id, c.user_id, c.external_id, c.kind, c.rule, c.deleted_at,
+                   c.retain_until, u.plan
+            FROM {sql.CONVERSATION} c JOIN {sql.USER} u ON u.id = c.user_id
+            WHERE {sql.CONVERSATION_DUE} {resume}
+            ORDER BY c.retain_until, c.id
+            LIMIT %s
+            {sql.skip_locked("c")}
+            """,
+            [*params, limit],
+        )
+        return _fetch_dicts(cursor)
+
+
+def _delete_content(ids: list[int]) -> dict[int, int]:
+    """Delete the messages and then the conversations `ids`; returns messages
+    removed per conversation."""
+    where, params = sql.in_ids("conversation_id", ids)
+    with sql.array_cursor() as cursor:
+        if sql.is_postgresql():
+            cursor.execute(
+                f"WITH gone AS (DELETE FROM {sql.MESSAGE} WHERE {where} RETURNING conversation_id) "
+                "SELECT conversation_id, count(*) FROM gone GROUP BY conversation_id",
+                params,
+            )
+            removed = dict(cursor.fetchall())
+        else:
+            cursor.execute(
+                f"SELECT conversation_id, count(*) FROM {sql.MESSAGE} WHERE {where} "
+                "GROUP BY conversation_id",
+                params,
+            )
+            removed = dict(cursor.fetchall())
+            cursor.execute(f"DELETE FROM {sql.MESSAGE} WHERE {where}", params)
+            if cursor.rowcount != sum(removed.values()):
+                raise RuntimeError("messages changed under the purge's write lock")
+        where, params = sql.in_ids("id", ids)
+        cursor.execute(f"DELETE FROM {sql.CONVERSATION} WHERE {where}", params)
+        if cursor.rowcount != len(ids):
+            # A claimed row vanished: never write receipts that do not match.
+            raise RuntimeError(f"claimed {len(ids)} conversations but deleted {cursor.rowcount}")
+    return removed
+
+
+def _add_statistics(rows: list[dict], *, day) -> None:
+    """De-identified counts (day, rule, plan, kind) += this batch's, as one
+    upsert. Runs under the chain lock, so concurrent batches never deadlock on
+    the same statistic rows."""
+    totals: Counter = Counter()
+    messages: Counter = Counter()
+    for row in rows:
+        key = (row["rule"], row["plan"], row["kind"])
+        totals[key] += 1
+        messages[key] += row["messages_removed"]
+    table = PurgeStatistic._meta.db_table
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(totals))
+    params: list = []
+    for (rule, plan, kind), count in totals.items():
+        params += [day, rule, plan, kind, count, messages[(rule, plan, kind)]]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (day, rule, plan, kind, conversations, messages) "
+            f"VALUES {values} ON CONFLICT (day, rule, plan, kind) DO UPDATE SET "
+            f"conversations = {table}.conversations + excluded.conversations, "
+            f"messages = {table}.messages + excluded.messages",
+            params,
+        )
+
+
+def purge_batch(
+    *, cutoff: datetime, batch_size: int = 500, after: tuple | None = None
+) -> BatchResult:
+    """Claim up to `batch_size` due conversations and purge them in one
+    transaction: messages, conversations, receipts, statistics. Concurrent
+    callers on PostgreSQL claim disjoint rows (SKIP LOCKED). Returns what went;
+    an empty result means nothing claimable is left (after `after`, the
+    `last_key` of this run's previous batch)."""
+    _refuse_future(cutoff)
+    result = BatchResult()
+    with transaction.atomic():
+        rows = _claim_conversations(cutoff, batch_size, after)
+        if not rows:
+            return result
+        removed = _delete_content([row["id"] for row in rows])
+        purged_at = timezone.now()
+        for row in rows:
+            row["messages_removed"] = removed.get(row["id"], 0)
+            row["deleted_at"] = _as_aware(row["deleted_at"])
+            row["retain_until"] = _as_aware(row["retain_until"])
+        insert_receipts(build_receipts(rows, purged_at=purged_at))
+        _add_statistics(rows, day=purged_at.date())
+    result.conversations = len(rows)
+    result.messages = sum(removed.values())
+    result.by_rule = Counter(row["rule"] for row in rows)
+    result.max_delay_seconds = _delay_seconds(purged_at, [row["retain_until"] for row in rows])
+    result.external_ids = [row["external_id"] for row in rows]
+    result.last_key = (rows[-1]["retain_until"], rows[-1]["id"])
+    return result
+
+
+def _delete_claimed(table: str, alias: str, predicate: str, deadline: str, cutoff, limit) -> list:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            DELETE FROM {table} WHERE id IN (
+                SELECT {alias}.id FROM {table} {alias}
+                JOIN {sql.USER} u ON u.id = {alias}.user_id
+                WHERE {predicate}
+                ORDER BY {alias}.{deadline}, {alias}.id LIMIT %s {sql.skip_locked(alias)}
+            ) RETURNING {deadline}
+            """,
+            [cutoff, limit],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def purge_scores_batch(*, cutoff: datetime, batch_size: int = 500) -> BatchResult:
+    """Classification scores past their own deadline whose content is gone."""
+    _refuse_future(cutoff)
+    deadlines = _delete_claimed(
+        sql.FLAG, "f", sql.SCORES_DUE, "scores_retain_until", cutoff, batch_size
+    )
+    return BatchResult(
+        scores=len(deadlines), max_delay_seconds=_delay_seconds(timezone.now(), deadlines)
+    )
+
+
+def purge_feedback_batch(*, cutoff: datetime, batch_size: int = 500) -> BatchResult:
+    """Feedback past its retain-until (5 years from submission by default)."""
+    _refuse_future(cutoff)
+    deadlines = _delete_claimed(
+        sql.FEEDBACK, "fb", sql.FEEDBACK_DUE, "retain_until", cutoff, batch_size
+    )
+    return BatchResult(
+        feedback=len(deadlines), max_delay_seconds=_delay_seconds(timezone.now(), deadlines)
+    )
+
+
+def due_counts(*, cutoff: datetime) -> BatchResult:
+    """What a purge at `cutoff` would remove, per rule; nothing is changed."""
+    counts = BatchResult()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT c.rule, count(DISTINCT c.id), count(m.id)
+            FROM {sql.CONVERSATION} c JOIN {sql.USER} u ON u.id = c.user_id
+            LEFT JOIN {sql.MESSAGE} m ON m.conversation_id = c.id
+            WHERE {sql.CONVERSATION_DUE}
+            GROUP BY c.rule
+            """,
+            [cutoff],
+        )
+        for rule, conversations, messages in cursor.fetchall():
+            counts.by_rule[rule] = conversations
+            counts.conversations += conversations
+            counts.messages += messages
+        cursor.execute(
+            f"SELECT count(*) FROM {sql.FLAG} f JOIN {sql.USER} u ON u.id = f.user_id "
+            f"WHERE {sql.SCORES_DUE}",
+            [cutoff],
+        )
+        counts.scores = cursor.fetchone()[0]
+        cursor.execute(
+            f"SELECT count(*) FROM {sql.FEEDBACK} fb JOIN {sql.USER} u ON u.id = fb.user_id "
+            f"WHERE {sql.FEEDBACK_DUE}",
+            [cutoff],
+        )
+        counts.feedback = cursor.fetchone()[0]
+    return counts
+
+
+def _finish(run: PurgeRun, report: PurgeReport, status: str, error: str = "") -> None:
+    run.status = status
+    run.finished_at = timezone.now()
+    run.conversations_purged = report.conversations
+    run.messages_purged = report.messages
+    run.scores_purged = report.scores
+    run.feedback_purged = report.feedback
+    run.batches = report.batches
+    run.counts_by_rule = report.conversations_by_rule
+    run.max_delay_seconds = report.max_delay_seconds
+    run.error = error
+    run.save()
+    report.status = status
+
+
+def _drain(batch, *, cutoff, batch_size, report, total: BatchResult, lock, progress) -> None:
+    resume = {"after": None} if batch is purge_batch else {}
+    while True:
+        result = batch(cutoff=cutoff, batch_size=batch_size, **resume)
+        if resume:
+            resume["after"] = result.last_key
+        done = result.conversations + result.scores + result.feedback
+        if not done:
+            return
+        total.add(result)
+        report.batches += 1
+        lock.renew()
+        if progress is not None:
+            progress(done)
+
+
+def purge_due(
+    *,
+    now: datetime | None = None,
+    dry_run: bool = False,
+    batch_size: int = 500,
+    progress: Progress | None = None,
+) -> PurgeReport:
+    """Purge everything due at `now` (default: the clock, read once): content
+    of due conversations (with receipts and statistics), then classification
+    scores whose content is gone, then feedback. Batches of `batch_size`, one
+    transaction each; safe to re-run after any failure. `progress` is called
+    with the number of items each batch removed. A cutoff later than the clock
+    is refused unless `dry_run` (which only counts, per rule)."""
+    cutoff = now or timezone.now()
+    if timezone.is_naive(cutoff):
+        raise ValueError("the cutoff must be timezone-aware")
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    if not dry_run:
+        _refuse_future(cutoff, tolerance=timedelta(0))
+
+    if dry_run:
+        counts = due_counts(cutoff=cutoff)
+        run = PurgeRun.objects.create(cutoff=cutoff, status=PurgeRun.Status.RUNNING)
+        report = PurgeReport(
+            run_id=run.pk,
+            cutoff=cutoff,
+            status=PurgeRun.Status.DRY_RUN,
+            dry_run=True,
+            conversations_by_rule=dict(counts.by_rule),
+            conversations=counts.conversations,
+            messages=counts.messages,
+            scores=counts.scores,
+            feedback=counts.feedback,
+        )
+        _finish(run, report, PurgeRun.Status.DRY_RUN)
+        return report
+
+    with run_lock() as lock:
+        if not lock.acquired:
+            run = PurgeRun.objects.create(
+                cutoff=cutoff, status=PurgeRun.Status.SKIPPED, finished_at=timezone.now()
+            )
+            logger.info("purge run %s skipped: another run holds the lock", run.pk)
+            return PurgeReport(
+                run_id=run.pk,
+                cutoff=cutoff,
+                status=PurgeRun.Status.SKIPPED,
+                skipped_because_locked=True,
+            )
+
+        run = PurgeRun.objects.create(cutoff=cutoff, status=PurgeRun.Status.RUNNING)
+        report = PurgeReport(run_id=run.pk, cutoff=cutoff, status=PurgeRun.Status.RUNNING)
+        total = BatchResult()
+        try:
+            for batch in (purge_batch, purge_scores_batch, purge_feedback_batch):
+                _drain(
+                    batch,
+                    cutoff=cutoff,
+                    batch_size=batch_size,
+                    report=report,
+                    total=total,
+                    lock=lock,
+                    progress=progress,
+                )
+        except BaseException as exc:
+            # Committed batches stay committed (with their receipts); the one
+            # that failed rolled back whole. Record what was done, then fail.
+            _fill(report, total)
+            _finish(run, report, PurgeRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
+            logger.exception("purge run %s failed after %s batches", run.pk, report.batches)
+            raise
+        _fill(report, total)
+        _finish(run, report, PurgeRun.Status.SUCCEEDED)
+    logger.info(
+        "purge run %s: %s conversations, %s messages, %s scores, %s feedback in %s batches",
+        run.pk,
+        report.conversations,
+        report.messages,
+        report.scores,
+        report.feedback,
+        report.batches,
+    )
+    from retention.purge.health import log_deletion_health
+
+    log_deletion_health()
+    return report
+
+
+def _fill(report: PurgeReport, total: BatchResult) -> None:
+    report.conversations = total.conversations
+    report.messages = total.messages
+    report.scores = total.scores
+    report.feedback = total.feedback
+    report.conversations_by_rule = dict(total.by_rule)
+    report.max_delay_seconds = total.max_delay_seconds
+
+
+def purge_backlog_slice(
+    *, cutoff: datetime, batch_size: int = 500, max_batches: int = 50
+) -> PurgeReport:
+    """A fan-out share of a large backlog: up to `max_batches` conversation
+    batches at a cutoff computed by the scheduled run. Takes no run lock (the
+    claims are disjoint); recorded as its own PurgeRun for deletion health."""
+    _refuse_future(cutoff)
+    run = PurgeRun.objects.create(cutoff=cutoff, status=PurgeRun.Status.RUNNING)
+    report = PurgeReport(run_id=run.pk, cutoff=cutoff, status=PurgeRun.Status.RUNNING)
+    total = BatchResult()
+    after = None
+    try:
+        while report.batches < max_batches:
+            result = purge_batch(cutoff=cutoff, batch_size=batch_size, after=after)
+            if not result.conversations:
+                break
+            after = result.last_key
+            total.add(result)
+            report.batches += 1
+    except BaseException as exc:
+        _fill(report, total)
+        _finish(run, report, PurgeRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
+        raise
+    _fill(report, total)
+    _finish(run, report, PurgeRun.Status.SUCCEEDED)
+    return report

@@ -1,0 +1,91 @@
+"""The SQL that decides what is due, shared by the purge, its dry run and the
+deletion-health check so the three can never disagree.
+
+Each predicate repeats the safety rule on its own (defence in depth): the
+stored deadline must have passed, the owner must not be commercial, and no
+active legal hold may cover the account or the item.
+"""
+
+from collections.abc import Sequence
+
+from django.db import connection
+
+from accounts.models import User
+from retention.models import Conversation, Feedback, Flag, LegalHold, Message
+
+CONVERSATION = Conversation._meta.db_table
+MESSAGE = Message._meta.db_table
+FLAG = Flag._meta.db_table
+FEEDBACK = Feedback._meta.db_table
+HOLD = LegalHold._meta.db_table
+USER = User._meta.db_table
+
+# c = conversation, u = its owner. One parameter: the cutoff.
+CONVERSATION_DUE = f"""
+    c.retain_until IS NOT NULL AND c.retain_until <= %s
+    AND c.rule NOT IN ('commercial', 'legal_hold')
+    AND u.account_type <> 'commercial'
+    AND NOT EXISTS (
+        SELECT 1 FROM {HOLD} h
+        WHERE h.released_at IS NULL AND h.user_id = c.user_id
+          AND (h.scope = 'account' OR h.conversation_id = c.id)
+    )
+"""
+
+# f = flag, u = its owner. Scores go only once the content is gone.
+SCORES_DUE = f"""
+    f.conversation_id IS NULL
+    AND f.scores_retain_until IS NOT NULL AND f.scores_retain_until <= %s
+    AND u.account_type <> 'commercial'
+    AND NOT EXISTS (
+        SELECT 1 FROM {HOLD} h
+        WHERE h.released_at IS NULL AND h.user_id = f.user_id
+          AND (h.scope = 'account' OR h.conversation_external_id = f.conversation_external_id)
+    )
+"""
+
+# fb = feedback, u = its owner.
+FEEDBACK_DUE = f"""
+    fb.retain_until IS NOT NULL AND fb.retain_until <= %s
+    AND u.account_type <> 'commercial'
+    AND NOT EXISTS (
+        SELECT 1 FROM {HOLD} h
+        WHERE h.released_at IS NULL AND h.user_id = fb.user_id
+          AND (
+            h.scope = 'account'
+            OR h.conversation_id = fb.conversation_id
+            OR (fb.conversation_external_id <> ''
+                AND h.conversation_external_id = fb.conversation_external_id)
+          )
+    )
+"""
+
+
+def is_postgresql() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def array_cursor():
+    """A cursor for statements carrying id arrays. On PostgreSQL it binds
+    parameters on the server (Django's cursor quotes every array element into
+    the SQL text, which costs more than the DELETE); same connection, so same
+    transaction. Elsewhere Django's own cursor."""
+    if not is_postgresql():
+        return connection.cursor()
+    import psycopg
+
+    connection.ensure_connection()
+    return psycopg.Cursor(connection.connection)
+
+
+def skip_locked(table_alias: str) -> str:
+    """Row locks for a claim. SQLite has none: its write lock, taken at BEGIN
+    IMMEDIATE (settings), already serialises every writer."""
+    return f"FOR UPDATE OF {table_alias} SKIP LOCKED" if is_postgresql() else ""
+
+
+def in_ids(column: str, ids: Sequence[int]) -> tuple[str, list]:
+    """`column` is one of `ids`, as one array parameter on PostgreSQL."""
+    if is_postgresql():
+        return f"{column} = ANY(%s)", [list(ids)]
+    return f"{column} IN ({', '.join(['%s'] * len(ids))})", list(ids)

@@ -1,0 +1,50 @@
+"""Celery entry points of the purge job. Thin: they take plain JSON values,
+call retention.purge, and return a JSON-able summary. Every task is safe to
+run twice (a retry or a redelivery only finds what is still due)."""
+
+from datetime import datetime
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from retention.purge import due_counts, purge_backlog_slice, purge_due
+
+# acks_late + reject_on_worker_lost: a worker killed mid-run leaves the message
+# to be redelivered; the committed batches are not redone (they are gone) and
+# the rolled-back one is simply found again.
+_TASK_OPTIONS = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "serializer": "json",
+    "soft_time_limit": settings.CELERY_TASK_SOFT_TIME_LIMIT,
+    "time_limit": settings.CELERY_TASK_TIME_LIMIT,
+}
+
+
+@shared_task(name="retention.tasks.enforce_retention", **_TASK_OPTIONS)
+def enforce_retention(
+    now: str | None = None, batch_size: int = 500, fan_out: int | None = None
+) -> dict:
+    """The scheduled run (cutoff: `now` as ISO 8601, default the clock). With a
+    backlog above RETENTION_FANOUT_BATCHES batches it first enqueues `fan_out`
+    (default RETENTION_FANOUT_WORKERS, 0 = none) purge_batch tasks at the same
+    cutoff so workers on other hosts share the work; this run purges alongside
+    them and holds the one-run-at-a-time lock."""
+    cutoff = datetime.fromisoformat(now) if now else timezone.now()
+    workers = fan_out if fan_out is not None else getattr(settings, "RETENTION_FANOUT_WORKERS", 0)
+    threshold = getattr(settings, "RETENTION_FANOUT_BATCHES", 20) * batch_size
+    if workers and due_counts(cutoff=cutoff).conversations > threshold:
+        for _ in range(workers):
+            purge_batch.delay_on_commit(cutoff=cutoff.isoformat(), batch_size=batch_size)
+    return purge_due(now=cutoff, batch_size=batch_size).as_dict()
+
+
+@shared_task(name="retention.tasks.purge_batch", **_TASK_OPTIONS)
+def purge_batch(cutoff: str, batch_size: int = 500, max_batches: int = 50) -> dict:
+    """Fan-out share of a backlog: up to `max_batches` batches due at `cutoff`.
+    Concurrent copies claim disjoint rows (SKIP LOCKED)."""
+    report = purge_backlog_slice(
+        cutoff=datetime.fromisoformat(cutoff), batch_size=batch_size, max_batches=max_batches
+    )
+    return report.as_dict()
