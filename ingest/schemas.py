@@ -8,6 +8,7 @@ must carry a time zone. Unknown extra fields are ignored so the chat service
 can add fields without breaking older portals.
 """
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
@@ -32,6 +33,15 @@ from accounts.models import COMMERCIAL_PLANS, CONSUMER_PLANS, AccountType
 # the sender's side; storing it would stretch every deadline derived from it.
 MAX_CLOCK_SKEW = timedelta(hours=1)
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def json_loads(raw: bytes | str) -> object:
+    """json.loads without NaN and Infinity, which are not JSON."""
+
+    def _refuse(constant: str) -> object:
+        raise ValueError(f"{constant} is not valid JSON")
+
+    return json.loads(raw, parse_constant=_refuse)
 
 
 def _storable(value: str) -> str:

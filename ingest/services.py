@@ -19,7 +19,6 @@ Each event type maps to one existing domain service; this module only looks
 up the rows an event names and checks that they belong together.
 """
 
-import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from ingest.schemas import (
     FeedbackSubmitted,
     MessageAdded,
     event_validate,
+    json_loads,
 )
 from retention.models import Conversation, DeletionReceipt, Feedback, Message
 from retention.services.conversations import (
@@ -133,12 +133,15 @@ def events_ingest(*, events: list[dict]) -> IngestResult:
     parsed = events_validate(events)
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            return _apply(parsed)
+            result = _apply(parsed)
         except (IntegrityError, OperationalError) as exc:
             if not _is_transient(exc):
                 raise
             logger.warning("ingest: attempt %d of %d conflicted: %s", attempt, ATTEMPTS, exc)
             last = exc
+        else:
+            logger.info("ingest: %d accepted, %d duplicates", result.accepted, result.duplicates)
+            return result
     logger.error("ingest: gave up after %d attempts", ATTEMPTS, exc_info=last)
     raise IngestBusy("concurrent writes conflicted; nothing was applied, retry") from last
 
@@ -380,15 +383,6 @@ class ImportRejected(Exception):
         super().__init__(" ".join(f"{where}: {error}{extra}{done}".split()))
 
 
-def loads(raw: bytes | str) -> object:
-    """json.loads without NaN/Infinity, which are not JSON."""
-
-    def _refuse(constant: str) -> object:
-        raise ValueError(f"{constant} is not valid JSON")
-
-    return json.loads(raw, parse_constant=_refuse)
-
-
 def events_import(*, lines: Iterable[bytes], chunk_size: int = MAX_EVENTS) -> ImportResult:
     """Apply JSON Lines (one event per line; blank lines skipped) in chunks of
     `chunk_size` events, each chunk through events_ingest (all or nothing).
@@ -423,7 +417,7 @@ def events_import(*, lines: Iterable[bytes], chunk_size: int = MAX_EVENTS) -> Im
         if not raw.strip():
             continue
         try:
-            event = loads(raw)
+            event = json_loads(raw)
         except (ValueError, RecursionError) as exc:
             raise ImportRejected(
                 line=number,

@@ -16,14 +16,14 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from ingest.schemas import training_run_validate
+from ingest.schemas import json_loads, training_run_validate
 from ingest.selectors import (
     BadCursor,
     training_run_conversation_count,
     training_run_conversations_page,
     training_run_get,
 )
-from ingest.services import IngestBusy, IngestRejected, events_ingest, loads
+from ingest.services import IngestBusy, IngestRejected, events_ingest
 from retention.models import TrainingRun
 from retention.services.training import TrainingRunConflict, training_run_register
 
@@ -96,7 +96,7 @@ def _json_body(request: HttpRequest) -> tuple[object, JsonResponse | None]:
     except RequestDataTooBig:
         return None, too_big
     try:
-        return loads(body), None
+        return json_loads(body), None
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         return None, _error(400, f"the body is not valid JSON ({exc})")
 

@@ -445,9 +445,19 @@ def test_conflicting_replay_of_a_run_is_409(api, change):
         ({"id": "r", "name": "x"}, "started_at"),
         ({"id": "r", "name": "x", "started_at": "2026-06-01T00:00:00"}, "started_at"),
         ({"id": 5, "name": "x", "started_at": "2026-06-01T00:00:00Z"}, "id"),
+        ({"id": "r", "name": "x", "started_at": "2999-06-01T00:00:00Z"}, "started_at"),
         ([], None),
     ],
-    ids=["no-id", "no-name", "empty-name", "no-start", "naive-start", "numeric-id", "not-object"],
+    ids=[
+        "no-id",
+        "no-name",
+        "empty-name",
+        "no-start",
+        "naive-start",
+        "numeric-id",
+        "future-start",
+        "not-object",
+    ],
 )
 def test_bad_training_run_is_400(api, payload, field):
     response = api.post("training-runs", payload)
