@@ -5,9 +5,10 @@ import threading
 import time
 
 import pytest
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from accounts.models import ConsentChange, ConsentSource, User
+from ingest import services
 from ingest.models import IngestedEvent
 from ingest.services import IngestRejected, IngestResult, events_ingest
 from retention.models import Conversation, DeletionReceipt, Feedback, Flag, Message, Rule
@@ -477,3 +478,27 @@ def test_concurrent_batches_creating_the_same_account_both_succeed():
     assert [r.accepted for r in results] == [2, 2, 2, 2]
     assert User.objects.filter(external_id="shared").count() == 1
     assert Conversation.objects.get().messages.count() == 4
+
+
+def test_a_conflict_with_a_concurrent_writer_is_retried(monkeypatch):
+    real_apply, calls = services._apply, []
+
+    def first_attempt_loses_a_race(events):
+        calls.append(1)
+        if len(calls) == 1:
+            raise IntegrityError("duplicate key value violates unique constraint")
+        return real_apply(events)
+
+    monkeypatch.setattr(services, "_apply", first_attempt_loses_a_race)
+    assert events_ingest(events=[b.account_upserted()]) == IngestResult(accepted=1, duplicates=0)
+    assert len(calls) == 2
+
+
+def test_persistent_conflicts_give_up_without_applying_anything(monkeypatch):
+    def always_conflicts(events):
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr(services, "_apply", always_conflicts)
+    with pytest.raises(services.IngestBusy):
+        events_ingest(events=[b.account_upserted()])
+    assert not User.objects.exists()

@@ -4,8 +4,10 @@ validation of every field, training-run registration and paging."""
 import json
 
 import pytest
+from django.db import IntegrityError
 
 from accounts.models import User
+from ingest import services
 from ingest.models import IngestedEvent
 from retention.models import Conversation, Message, Rule, TrainingRun
 from tests.factories import utc
@@ -541,3 +543,14 @@ def test_messages_are_not_counted_twice_over_http_replay(api):
     assert api.events(events).json() == {"accepted": 3, "duplicates": 0}
     assert api.events(events).json() == {"accepted": 0, "duplicates": 3}
     assert Message.objects.count() == 2
+
+
+def test_persistent_write_conflicts_answer_503_with_retry_after(api, monkeypatch):
+    def always_conflicts(events):
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr(services, "_apply", always_conflicts)
+    response = api.events([b.account_upserted()])
+    assert response.status_code == 503
+    assert response["Retry-After"] == "1"
+    assert "nothing was applied" in _errors(response)[0]["error"]
