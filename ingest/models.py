@@ -8,3 +8,18 @@ class IngestedEvent(models.Model):
     event_id = models.CharField(max_length=200, primary_key=True)
     type = models.CharField(max_length=32)
     received_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"
+
+
+class AccountUpsertMark(models.Model):
+    """The `at` of the newest account.upserted applied to each account, so a
+    snapshot delivered late (older than one already applied) is acknowledged
+    but does not overwrite newer account data."""
+
+    account_external_id = models.CharField(max_length=128, primary_key=True)
+    upserted_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.account_external_id} @ {self.upserted_at:%Y-%m-%d %H:%M:%S}"

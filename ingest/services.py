@@ -1,0 +1,444 @@
+"""Applying the chat service's events to the domain.
+
+The chat service delivers at least once and not always in order, so:
+- a batch is validated completely before anything is written, then applied in
+  ONE transaction; any problem rolls the whole batch back (all or nothing);
+- every event id is claimed in `IngestedEvent` first, with
+  `INSERT ... ON CONFLICT DO NOTHING RETURNING`: an id already stored (by an
+  earlier request, or by a concurrent one that committed first: PostgreSQL
+  makes the second insert wait for the first transaction and then skip the
+  row) is acknowledged as a duplicate and not applied again;
+- late events do not rewind facts: an older message does not move a
+  conversation's activity back (retention.services.conversations), an older
+  account snapshot does not overwrite a newer one (`AccountUpsertMark`), and a
+  consent change that arrives after messages it precedes re-derives the basis
+  of exactly those conversations (the basis is the consent in force at the
+  last activity, whenever we learn about it).
+
+Each event type maps to one existing domain service; this module only looks
+up the rows an event names and checks that they belong together.
+"""
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from accounts.models import ConsentChange, ConsentSource, User
+from accounts.services import account_upsert, consent_record
+from ingest.models import AccountUpsertMark, IngestedEvent
+from ingest.schemas import (
+    AccountUpserted,
+    AnyEvent,
+    ConsentChanged,
+    ConversationDeleted,
+    ConversationFlagged,
+    FeedbackSubmitted,
+    MessageAdded,
+    event_validate,
+    json_loads,
+)
+from retention.models import Conversation, DeletionReceipt, Feedback, Message
+from retention.services.conversations import (
+    ConversationPurged,
+    conversation_flag,
+    conversations_delete,
+    feedback_submit,
+    message_add,
+)
+from retention.services.deadlines import refresh_conversation_deadlines
+
+logger = logging.getLogger(__name__)
+
+MAX_EVENTS = 1000
+# Races between concurrent batches (two creating the same new account or
+# conversation, a deadlock between row locks) end in an error that a fresh
+# attempt resolves: by then the other transaction has committed.
+ATTEMPTS = 3
+_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+
+
+@dataclass(frozen=True)
+class EventError:
+    index: int | None  # position in the batch; None for the request as a whole
+    field: str | None  # dotted path inside the event; None for the whole event
+    error: str
+
+    def as_dict(self) -> dict:
+        return {"index": self.index, "field": self.field, "error": self.error}
+
+
+class IngestRejected(Exception):
+    """The batch is invalid; nothing of it was applied."""
+
+    def __init__(self, errors: list[EventError]):
+        super().__init__("; ".join(f"{e.index}/{e.field}: {e.error}" for e in errors))
+        self.errors = errors
+
+
+class IngestBusy(Exception):
+    """Concurrent writes kept conflicting; nothing was applied, retry later."""
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    accepted: int  # events applied now
+    duplicates: int  # events whose id was seen before (or earlier in the batch)
+
+
+class _Reject(Exception):
+    def __init__(self, field: str | None, error: str):
+        super().__init__(error)
+        self.field, self.error = field, error
+
+
+def events_validate(events: object) -> list[AnyEvent]:
+    """Validate a whole batch; raises IngestRejected with every problem found."""
+    if not isinstance(events, list):
+        raise IngestRejected([EventError(None, "events", "must be a list of events")])
+    if len(events) > MAX_EVENTS:
+        raise IngestRejected(
+            [
+                EventError(
+                    None,
+                    "events",
+                    f"at most {MAX_EVENTS} events per request, got {len(events)}; split the batch",
+                )
+            ]
+        )
+    parsed: list[AnyEvent] = []
+    errors: list[EventError] = []
+    for index, raw in enumerate(events):
+        event, problems = event_validate(raw)
+        errors.extend(EventError(index, field, message) for field, message in problems)
+        if event is not None:
+            parsed.append(event)
+    if errors:
+        raise IngestRejected(errors)
+    return parsed
+
+
+def events_ingest(*, events: list[dict]) -> IngestResult:
+    """Validate and apply a batch of at most MAX_EVENTS events, all or nothing.
+
+    Raises IngestRejected (nothing applied) for an invalid event, whether the
+    problem is its shape or what it refers to (an unknown account, a
+    conversation of another account, a purged conversation), and IngestBusy
+    if concurrent writers kept conflicting."""
+    parsed = events_validate(events)
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            result = _apply(parsed)
+        except (IntegrityError, OperationalError) as exc:
+            if not _is_transient(exc):
+                raise
+            logger.warning("ingest: attempt %d of %d conflicted: %s", attempt, ATTEMPTS, exc)
+            last = exc
+        else:
+            logger.info("ingest: %d accepted, %d duplicates", result.accepted, result.duplicates)
+            return result
+    logger.error("ingest: gave up after %d attempts", ATTEMPTS, exc_info=last)
+    raise IngestBusy("concurrent writes conflicted; nothing was applied, retry") from last
+
+
+def _is_transient(exc: Exception) -> bool:
+    if isinstance(exc, IntegrityError):
+        return True
+    if getattr(exc.__cause__, "sqlstate", None) in _TRANSIENT_SQLSTATES:
+        return True
+    return "database is locked" in str(exc)  # SQLite's busy writer lock
+
+
+def _apply(events: list[AnyEvent]) -> IngestResult:
+    first_seen: dict[str, int] = {}
+    for index, event in enumerate(events):
+        first_seen.setdefault(event.id, index)
+    accepted = 0
+    with transaction.atomic():
+        claimed = _claim(events[i] for i in first_seen.values())
+        for index, event in enumerate(events):
+            if first_seen[event.id] != index or event.id not in claimed:
+                continue
+            try:
+                _APPLY[type(event)](event)
+            except _Reject as exc:
+                # Leaving the atomic block by an exception rolls back the batch.
+                raise IngestRejected([EventError(index, exc.field, exc.error)]) from None
+            accepted += 1
+    return IngestResult(accepted=accepted, duplicates=len(events) - accepted)
+
+
+def _claim(events: Iterable[AnyEvent]) -> set[str]:
+    """Insert the ids not seen before and return them. Sorted, so two batches
+    sharing ids take their row locks in the same order (no deadlock)."""
+    rows = sorted((event.id, event.type) for event in events)
+    if not rows:
+        return set()
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    table = connection.ops.quote_name(IngestedEvent._meta.db_table)
+    values = ", ".join(["(%s, %s, %s)"] * len(rows))
+    params = [p for event_id, event_type in rows for p in (event_id, event_type, now)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (event_id, type, received_at) VALUES {values} "  # noqa: S608
+            "ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
+            params,
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+# --- lookups shared by the appliers ----------------------------------------
+
+
+def _account(external_id: str, field: str = "account") -> User:
+    user = User.objects.filter(external_id=external_id).first()
+    if user is None:
+        raise _Reject(field, f"unknown account {external_id!r}; send account.upserted first")
+    return user
+
+
+def _own_conversation(user: User, external_id: str, field: str) -> Conversation | None:
+    conversation = Conversation.objects.filter(external_id=external_id).first()
+    if conversation is not None and conversation.user_id != user.pk:
+        raise _Reject(field, f"conversation {external_id!r} belongs to another account")
+    return conversation
+
+
+def _was_purged(user: User, external_id: str, field: str) -> bool:
+    owners = set(
+        DeletionReceipt.objects.filter(conversation_external_id=external_id).values_list(
+            "user_id", flat=True
+        )
+    )
+    if owners and user.pk not in owners:
+        raise _Reject(field, f"conversation {external_id!r} belongs to another account")
+    return bool(owners)
+
+
+# --- one applier per event type ---------------------------------------------
+
+
+def _account_upserted(event: AccountUpserted) -> None:
+    data = event.account
+    mark = AccountUpsertMark.objects.select_for_update().filter(pk=data.id).first()
+    if mark is not None and mark.upserted_at > event.at:
+        return  # a newer snapshot of this account is already applied
+    email = User.objects.normalize_email(data.email).lower()
+    if User.objects.filter(email=email).exclude(external_id=data.id).exists():
+        raise _Reject("account.email", "this email address belongs to another account")
+    account_upsert(external_id=data.id, email=email, account_type=data.type, plan=data.plan)
+    AccountUpsertMark.objects.update_or_create(
+        account_external_id=data.id, defaults={"upserted_at": event.at}
+    )
+
+
+def _consent_changed(event: ConsentChanged) -> None:
+    user = _account(event.account)
+    change = consent_record(
+        user=user, allowed=event.allowed, source=ConsentSource.IMPORT, effective_at=event.at
+    )
+    if change is not None:
+        _basis_rederive(user=user, since=event.at)
+
+
+def _basis_rederive(*, user: User, since: datetime) -> None:
+    """A consent change delivered after messages it precedes: the basis of
+    those conversations is the consent in force at their last activity, which
+    the ledger now says differently. Conversations active only before `since`
+    keep their basis (flipping consent rewrites no earlier conversation)."""
+    consent_then = Subquery(
+        ConsentChange.objects.filter(
+            user_id=OuterRef("user_id"), effective_at__lte=OuterRef("last_activity_at")
+        )
+        .order_by("-effective_at", "-id")
+        .values("allowed")[:1]
+    )
+    affected = Conversation.objects.filter(user=user, last_activity_at__gte=since)
+    if affected.update(shared_for_training=Coalesce(consent_then, Value(False))):
+        refresh_conversation_deadlines(affected)
+
+
+def _message_added(event: MessageAdded) -> None:
+    user = _account(event.account)
+    conversation = _own_conversation(user, event.conversation.id, "conversation.id")
+    stored = Message.objects.filter(external_id=event.message.id).first()
+    if stored is not None:
+        same = (
+            conversation is not None
+            and stored.conversation_id == conversation.pk
+            and (stored.role, stored.content, stored.sent_at)
+            == (event.message.role, event.message.content, event.at)
+        )
+        if same:
+            return  # redelivered under a new event id: already stored
+        raise _Reject("message.id", "a different message with this id is already stored")
+    try:
+        message_add(
+            user=user,
+            conversation_external_id=event.conversation.id,
+            kind=event.conversation.kind,
+            title=event.conversation.title,
+            message_external_id=event.message.id,
+            role=event.message.role,
+            content=event.message.content,
+            sent_at=event.at,
+        )
+    except ConversationPurged:
+        raise _Reject(
+            "conversation.id",
+            "this conversation's content was already purged; it cannot be resumed",
+        ) from None
+
+
+def _conversation_deleted(event: ConversationDeleted) -> None:
+    user = _account(event.account)
+    conversation = _own_conversation(user, event.conversation, "conversation")
+    if conversation is None:
+        if _was_purged(user, event.conversation, "conversation"):
+            return  # already gone for good: the deletion is moot
+        raise _Reject("conversation", f"unknown conversation {event.conversation!r}")
+    conversations_delete(
+        user=user,
+        conversations=Conversation.objects.filter(pk=conversation.pk),
+        deleted_at=event.at,
+    )
+
+
+def _conversation_flagged(event: ConversationFlagged) -> None:
+    user = _account(event.account)
+    conversation = _own_conversation(user, event.conversation, "conversation")
+    if conversation is None:
+        if _was_purged(user, event.conversation, "conversation"):
+            raise _Reject("conversation", "this conversation's content was already purged")
+        raise _Reject("conversation", f"unknown conversation {event.conversation!r}")
+    conversation_flag(conversation=conversation, flagged_at=event.at, scores=dict(event.scores))
+
+
+def _feedback_submitted(event: FeedbackSubmitted) -> None:
+    user = _account(event.account)
+    data = event.feedback
+    if data.conversation is not None:
+        conversation = _own_conversation(user, data.conversation, "feedback.conversation")
+        # Feedback keeps its own copy, so it may be about a purged conversation.
+        if conversation is None and not _was_purged(
+            user, data.conversation, "feedback.conversation"
+        ):
+            raise _Reject("feedback.conversation", f"unknown conversation {data.conversation!r}")
+    stored = Feedback.objects.filter(external_id=data.id).first()
+    if stored is not None:
+        same = (
+            stored.user_id,
+            stored.kind,
+            stored.comment,
+            stored.excerpt,
+            stored.submitted_at,
+        ) == (
+            user.pk,
+            data.kind,
+            data.comment,
+            data.excerpt,
+            event.at,
+        )
+        if same:
+            return  # redelivered under a new event id: already stored
+        raise _Reject("feedback.id", "a different feedback with this id is already stored")
+    feedback_submit(
+        user=user,
+        external_id=data.id,
+        kind=data.kind,
+        comment=data.comment,
+        excerpt=data.excerpt,
+        submitted_at=event.at,
+        conversation_external_id=data.conversation or "",
+    )
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    events: int
+    accepted: int
+    duplicates: int
+
+
+class ImportRejected(Exception):
+    """A line of an import is invalid; its chunk was not applied. `applied`
+    counts the events of earlier chunks, which were (a re-run skips them as
+    duplicates)."""
+
+    def __init__(self, *, line: int, field: str | None, error: str, applied: int, more: int = 0):
+        self.line, self.field, self.error, self.applied = line, field, error, applied
+        where = f"line {line}" + (f", field {field}" if field else "")
+        extra = f" (and {more} more problem{'s' if more > 1 else ''} in this chunk)" if more else ""
+        done = (
+            f"; {applied} events of earlier lines were applied"
+            if applied
+            else "; nothing was applied"
+        )
+        # One line, whatever the message: the command prints it as is.
+        super().__init__(" ".join(f"{where}: {error}{extra}{done}".split()))
+
+
+def events_import(*, lines: Iterable[bytes], chunk_size: int = MAX_EVENTS) -> ImportResult:
+    """Apply JSON Lines (one event per line; blank lines skipped) in chunks of
+    `chunk_size` events, each chunk through events_ingest (all or nothing).
+    Raises ImportRejected for the first bad line; chunks before it stay
+    applied, so fixing the line and re-running finishes the import."""
+    if not 1 <= chunk_size <= MAX_EVENTS:
+        raise ValueError(f"chunk_size must be between 1 and {MAX_EVENTS}")
+    accepted = duplicates = 0
+    chunk: list[object] = []
+    line_numbers: list[int] = []
+
+    def flush() -> None:
+        nonlocal accepted, duplicates
+        try:
+            result = events_ingest(events=chunk)
+        except IngestRejected as exc:
+            first = exc.errors[0]
+            line = line_numbers[first.index] if first.index is not None else line_numbers[0]
+            raise ImportRejected(
+                line=line,
+                field=first.field,
+                error=first.error,
+                applied=accepted + duplicates,
+                more=len(exc.errors) - 1,
+            ) from None
+        accepted += result.accepted
+        duplicates += result.duplicates
+        chunk.clear()
+        line_numbers.clear()
+
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            event = json_loads(raw)
+        except (ValueError, RecursionError) as exc:
+            raise ImportRejected(
+                line=number,
+                field=None,
+                error=f"not valid JSON ({exc})",
+                applied=accepted + duplicates,
+            ) from None
+        chunk.append(event)
+        line_numbers.append(number)
+        if len(chunk) == chunk_size:
+            flush()
+    if chunk:
+        flush()
+    return ImportResult(events=accepted + duplicates, accepted=accepted, duplicates=duplicates)
+
+
+_APPLY: dict[type, Callable] = {
+    AccountUpserted: _account_upserted,
+    ConsentChanged: _consent_changed,
+    MessageAdded: _message_added,
+    ConversationDeleted: _conversation_deleted,
+    ConversationFlagged: _conversation_flagged,
+    FeedbackSubmitted: _feedback_submitted,
+}
