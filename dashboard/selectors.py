@@ -37,7 +37,8 @@ from retention.models import (
 )
 from retention.policy import ConversationFacts, Durations, add_days, add_years, decide_conversation
 from retention.selectors.settings import policy_durations
-from support.models import AccessLog, Outcome
+from support.models import StaffRole
+from support.selectors import access_log_for_user
 
 PAGE_SIZE = 25
 RECENT_LIMIT = 50  # rows of the short lists on the overview
@@ -144,24 +145,17 @@ def overview(*, user: User, now: datetime) -> Overview:
 
 
 def staff_accesses(*, user: User, now: datetime, limit: int = RECENT_LIMIT) -> list[StaffAccess]:
-    """Granted staff accesses to the account: role, time, reason. The staff
-    member's identity is never read, let alone shown."""
-    rows = (
-        AccessLog.objects.filter(account=user, outcome=Outcome.GRANTED)
-        .exclude(role="end_user")
-        .order_by("-at", "-id")
-        .values("role", "at", "reason", "data_kind")[:limit]
-    )
-    role_labels = dict(AccessLog._meta.get_field("role").choices)
-    kind_labels = dict(AccessLog._meta.get_field("data_kind").choices)
+    """Granted staff accesses to the account (support.selectors owns the read),
+    with dates shown the dashboard's way. Never the staff member's identity."""
     return [
         StaffAccess(
-            role=role_labels.get(row["role"], row["role"]),
-            at=shown_date(row["at"], now),
-            reason=row["reason"],
-            data_kind=kind_labels.get(row["data_kind"], row["data_kind"]),
+            role=access.role_label,
+            at=shown_date(access.at, now),
+            reason=access.reason,
+            data_kind=access.data_kind_label,
         )
-        for row in rows
+        for access in access_log_for_user(user, limit=limit)
+        if access.role != StaffRole.END_USER
     ]
 
 

@@ -10,17 +10,18 @@ Deletion health is the PurgeRun list with a summary on top.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import timedelta
-
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F, Max, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q
+from django.shortcuts import redirect
+from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from accounts.roles import is_privacy_admin
 from retention.models import (
     Conversation,
     DeletionReceipt,
@@ -37,7 +38,9 @@ from retention.models import (
     TrainingRun,
     TrainingRunConversation,
 )
+from retention.purge import deletion_health, purge_due
 from retention.selectors.settings import DURATION_FIELDS
+from retention.tasks import enforce_retention
 from support.admin_holds import run_hold_action
 from support.admin_tools import ContentAccessMixin, PortalModelAdmin, ReadOnlyAdminMixin
 
@@ -479,46 +482,9 @@ class PurgeStatisticAdmin(ReadOnlyAdminMixin, PortalModelAdmin):
     ordering = ("-day", "rule", "plan", "kind")
 
 
-# --- Deletion health -------------------------------------------------------
-# The figures are read here from PurgeRun / DeletionReceipt / Conversation.
-# When the purge job lands (retention.purge.deletion_health()), point
-# `deletion_health_summary` at it: the template reads only these attributes.
-
-HEALTH_WINDOW = timedelta(days=30)
-
-
-@dataclass(frozen=True)
-class DeletionHealth:
-    window_days: int
-    max_delay: timedelta | None  # purged_at - retain_until, receipts of the window
-    purged_in_window: int
-    overdue_now: int  # conversations whose retain_until has passed
-    oldest_overdue_since: object  # datetime | None
-    last_run: PurgeRun | None
-    last_success: PurgeRun | None
-
-
-def deletion_health_summary() -> DeletionHealth:
-    now = timezone.now()
-    recent = DeletionReceipt.objects.filter(purged_at__gte=now - HEALTH_WINDOW)
-    window = recent.aggregate(
-        max_delay=Max(
-            ExpressionWrapper(F("purged_at") - F("retain_until"), output_field=DurationField())
-        ),
-        purged=Count("id"),
-    )
-    overdue = Conversation.objects.filter(retain_until__lt=now)
-    oldest = overdue.order_by("retain_until").values_list("retain_until", flat=True).first()
-    runs = PurgeRun.objects.exclude(status=PurgeRun.Status.DRY_RUN)
-    return DeletionHealth(
-        window_days=HEALTH_WINDOW.days,
-        max_delay=window["max_delay"],
-        purged_in_window=window["purged"],
-        overdue_now=overdue.count(),
-        oldest_overdue_since=oldest,
-        last_run=runs.order_by("-started_at").first(),
-        last_success=runs.filter(status=PurgeRun.Status.SUCCEEDED).order_by("-started_at").first(),
-    )
+# --- Deletion health and the purge actions ---------------------------------
+# The figures come from retention.purge.deletion_health(), the same function
+# the purge job logs with; the admin holds no logic of its own.
 
 
 @admin.register(PurgeRun)
@@ -542,5 +508,41 @@ class PurgeRunAdmin(ReadOnlyAdminMixin, PortalModelAdmin):
     ordering = ("-started_at",)
 
     def changelist_view(self, request, extra_context=None):
-        context = {**(extra_context or {}), "health": deletion_health_summary()}
+        context = {**(extra_context or {}), "health": deletion_health()}
         return super().changelist_view(request, context)
+
+    def get_urls(self):
+        guarded = self.admin_site.admin_view
+        return [
+            path("run-now/", guarded(self.run_now_view), name="retention_purgerun_run_now"),
+            path("preview/", guarded(self.preview_view), name="retention_purgerun_preview"),
+            *super().get_urls(),
+        ]
+
+    def _may_run_purge(self, request) -> bool:
+        return is_privacy_admin(request.user)
+
+    def run_now_view(self, request):
+        """Queue a purge run now (the worker runs it; the run lock keeps it
+        single). POST only: a link crawler must never start a purge."""
+        if request.method != "POST" or not self._may_run_purge(request):
+            raise PermissionDenied
+        enforce_retention.delay_on_commit()
+        self.message_user(
+            request, "A purge run was queued; it appears in this list when a worker has run it."
+        )
+        return redirect("admin:retention_purgerun_changelist")
+
+    def preview_view(self, request):
+        """Dry run: what a purge now would remove, per rule. Nothing is deleted."""
+        if request.method != "POST" or not self._may_run_purge(request):
+            raise PermissionDenied
+        report = purge_due(dry_run=True)
+        by_rule = ", ".join(f"{rule}: {n}" for rule, n in sorted(report.conversations_by_rule.items()))
+        self.message_user(
+            request,
+            f"Dry run: {report.conversations} conversations ({by_rule or 'none'}), "
+            f"{report.messages} messages, {report.scores} score sets and {report.feedback} "
+            "feedback submissions would be purged now. Nothing was deleted.",
+        )
+        return redirect("admin:retention_purgerun_changelist")

@@ -166,8 +166,8 @@ def seed_demo(*, now: datetime | None = None) -> list[DemoLogin]:
     agent = User.objects.create_user(email="agent@example.com", password=None)
     from accounts import roles
 
-    roles.assign_role(admin, roles.PRIVACY_ADMIN)
-    roles.assign_role(agent, roles.SUPPORT_AGENT)
+    roles.staff_role_grant(user=admin, group_name=roles.PRIVACY_ADMINS)
+    roles.staff_role_grant(user=agent, group_name=roles.SUPPORT_AGENTS)
 
     by_email = {u.email: u for u in (alice, bob, carol, admin, agent)}
     for login in DEMO_LOGINS:

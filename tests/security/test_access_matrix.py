@@ -78,6 +78,18 @@ def _console(status: int) -> dict[str, int]:
     return {ANON: 302, USER: 403, AGENT: status, ADMIN: status}
 
 
+def _signed_in(status: int) -> dict[str, int]:
+    return {ANON: 302, USER: status, AGENT: status, ADMIN: status}
+
+
+def _api(status: int) -> dict[str, int]:
+    return {ANON: 401, USER: status, AGENT: status, ADMIN: status}
+
+
+def _owner_conversation(seed: dict) -> list:
+    return [seed["conversation"].external_id]
+
+
 def _lookup_data(seed: dict) -> dict:
     return {"kind": "account", "value": seed["owner"].external_id, "reason": "TICKET-9"}
 
@@ -107,8 +119,7 @@ ROWS: list[Row] = [
     Row("support:account", "POST", _all(405), args=lambda s: [s["owner"].pk]),
     Row("admin:index", "GET", _staff_only(200)),
     Row("admin:login", "GET", {ANON: 200, USER: 403, AGENT: 403, ADMIN: 302}),
-    # Logging out redirects to LOGOUT_REDIRECT_URL ("login", built on another branch).
-    Row("admin:logout", "POST", _all(302), requires="login"),
+    Row("admin:logout", "POST", _all(302)),
     Row("admin:password_change", "GET", _staff_only(200)),
     Row("admin:password_change_done", "GET", _staff_only(200)),
     Row("admin:jsi18n", "GET", _staff_only(200)),
@@ -164,8 +175,49 @@ ROWS: list[Row] = [
             "feedback_years": 5,
         },
     ),
-    # The ingest API authenticates by bearer token only: a session is not enough.
-    Row("/api/internal/events", "POST", _all(401), optional=True, route="api/internal/events"),
+    # Purge actions on the purge-run list: privacy admins only, POST only.
+    Row("admin:retention_purgerun_preview", "POST", _staff_only(302)),
+    Row("admin:retention_purgerun_run_now", "POST", _staff_only(302)),
+    # The internal API authenticates by bearer token only: a session is not enough.
+    Row("ingest:events", "POST", _all(401)),
+    Row("ingest:training-runs", "POST", _all(401)),
+    Row("ingest:training-run-conversations", "GET", _all(401), args=lambda s: ["run-m"]),
+    # Sign in, out and password reset: open to everyone.
+    Row("login", "GET", {ANON: 200, USER: 302, AGENT: 302, ADMIN: 302}),  # signed in: onwards
+    Row("logout", "POST", _all(302)),
+    Row("password_reset", "GET", _all(200)),
+    Row("password_reset_done", "GET", _all(200)),
+    Row("password_reset_confirm", "GET", _all(200), args=lambda s: ["MQ", "bad-token"]),
+    Row("password_reset_complete", "GET", _all(200)),
+    # The end user's dashboard: everyone signed in sees their own data only.
+    Row("dashboard:overview", "GET", _signed_in(200)),
+    Row("dashboard:conversations", "GET", _signed_in(200)),
+    Row("dashboard:deleted", "GET", _signed_in(200)),
+    Row("dashboard:feedback", "GET", _signed_in(200)),
+    Row("dashboard:consent", "GET", _signed_in(200)),
+    Row("dashboard:export", "GET", _signed_in(200)),
+    Row("dashboard:policy", "GET", _all(200)),  # the article is public
+    # Someone else's conversation: not found, for staff too (staff use the console).
+    Row("dashboard:conversation", "GET", _signed_in(404), args=_owner_conversation),
+    Row("dashboard:conversation_delete", "POST", _signed_in(404), args=_owner_conversation),
+    Row(
+        "dashboard:delete_selected",
+        "POST",
+        _signed_in(404),
+        data=lambda s: {"ids": [s["conversation"].external_id]},
+    ),
+    Row("dashboard:delete_all", "POST", _signed_in(400), data=lambda s: {"confirm": "no"}),
+    Row("dashboard:consent", "POST", _signed_in(400), data=lambda s: {"allowed": "maybe"}),
+    Row("dashboard:api_conversations", "GET", _api(200)),
+    Row("dashboard:api_deleted", "GET", _api(200)),
+    Row("dashboard:api_export", "GET", _api(200)),
+    Row(
+        "dashboard:api_consent",
+        "POST",
+        _api(400),
+        data=lambda s: {"allowed": "yes"},  # form-encoded, not a JSON boolean
+    ),
+    Row("dashboard:api_conversation_delete", "DELETE", _api(404), args=_owner_conversation),
 ]
 
 # --- Django admin, per registered model --------------------------------------
