@@ -34,34 +34,29 @@ def access_log_record(
     )
 
 
-def access_granted_record(
-    *, request: HttpRequest, account: User | None, reason: str, data_kind: str
-) -> AccessLog:
-    """A granted access by the requesting staff member, with the request's path."""
+def _record_from_request(request: HttpRequest, **fields) -> AccessLog:
+    """An access-log row for the requesting person, with the request's path."""
     user = request.user if request.user.is_authenticated else None
     return access_log_record(
         staff=user,
         role=role_of(user),
-        account=account,
-        reason=reason,
-        data_kind=data_kind,
         path=request.get_full_path(),
         method=request.method or "",
+        **fields,
     )
+
+
+def access_granted_record(
+    *, request: HttpRequest, account: User | None, reason: str, data_kind: str
+) -> AccessLog:
+    """A granted access by the requesting staff member."""
+    return _record_from_request(request, account=account, reason=reason, data_kind=data_kind)
 
 
 def access_denied_record(
     *, request: HttpRequest, reason: str = "", account: User | None = None
 ) -> AccessLog:
     """A refused attempt: nothing was shown (data kind "none")."""
-    user = request.user if request.user.is_authenticated else None
-    return access_log_record(
-        staff=user,
-        role=role_of(user),
-        account=account,
-        reason=reason,
-        data_kind=DataKind.NONE,
-        outcome=Outcome.DENIED,
-        path=request.get_full_path(),
-        method=request.method or "",
+    return _record_from_request(
+        request, account=account, reason=reason, data_kind=DataKind.NONE, outcome=Outcome.DENIED
     )
