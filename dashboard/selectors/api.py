@@ -1,0 +1,90 @@
+"""The shapes of /api/me/: conversations and deleted items."""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from accounts.models import User
+from accounts.selectors import consent_allowed
+from dashboard.selectors.common import PAGE_SIZE, keyset
+from dashboard.selectors.conversations import _decision_for_user, visible_conversations
+from retention.models import (
+    Conversation,
+    DeletionReceipt,
+    TrainingRunConversation,
+)
+from retention.selectors.settings import policy_durations
+
+
+def api_conversation_page(
+    *, user: User, now: datetime, cursor: str | None = None
+) -> dict[str, Any]:
+    """The /api/me/conversations shape: a page of the history with the runs,
+    the future-training answer and the quoted explanation of each row, in a
+    fixed number of queries. Raises BadCursor."""
+    from dashboard.presentation import iso_utc
+
+    qs = visible_conversations(user=user)
+    rows, next_cursor = keyset(qs, "last_activity_at", cursor, PAGE_SIZE)
+    runs_by_conversation: dict[int, list[str]] = defaultdict(list)
+    for conversation_id, name in (
+        TrainingRunConversation.objects.filter(conversation_id__in=[c.pk for c in rows])
+        .order_by("run__started_at", "run__pk")
+        .values_list("conversation_id", "run__name")
+    ):
+        runs_by_conversation[conversation_id].append(name)
+    consent_now = consent_allowed(user_id=user.pk, at=now)
+    durations = policy_durations()
+    items = []
+    for c in rows:
+        decision = _decision_for_user(c, user=user, consent_now=consent_now, durations=durations)
+        items.append(
+            {
+                "id": c.external_id,
+                "title": c.title,
+                "kind": c.kind,
+                "last_activity_at": iso_utc(c.last_activity_at),
+                "rule": c.public_rule,
+                "retain_until": iso_utc(c.public_retain_until),
+                "shared_for_training": c.shared_for_training,
+                "training_runs": runs_by_conversation[c.pk],
+                "future_training": decision.future_training,
+                "flagged": c.flagged_at is not None,
+                "explanation": [
+                    {"section": q.section, "quote": q.text} for q in decision.explanation
+                ],
+            }
+        )
+    return {"conversations": items, "next": next_cursor}
+
+
+def api_deleted(*, user: User) -> Iterable[dict[str, Any]]:
+    """Deleted conversations awaiting purge, then purge receipts: ids and
+    times only, never titles or content."""
+    from dashboard.presentation import iso_utc
+
+    pending = (
+        Conversation.objects.filter(user=user, deleted_at__isnull=False)
+        .order_by("-deleted_at", "-pk")
+        .values_list("external_id", "deleted_at", "public_retain_until")
+    )
+    for external_id, deleted_at, retain_until in pending.iterator(chunk_size=2000):
+        yield {
+            "id": external_id,
+            "deleted_at": iso_utc(deleted_at),
+            "retain_until": None if user.is_commercial else iso_utc(retain_until),
+            "purged_at": None,
+        }
+    receipts = (
+        DeletionReceipt.objects.filter(user=user)
+        .order_by("-purged_at", "-pk")
+        .values_list("conversation_external_id", "deleted_at", "retain_until", "purged_at")
+    )
+    for external_id, deleted_at, retain_until, purged_at in receipts.iterator(chunk_size=2000):
+        yield {
+            "id": external_id,
+            "deleted_at": iso_utc(deleted_at),
+            "retain_until": iso_utc(retain_until),
+            "purged_at": iso_utc(purged_at),
+        }
