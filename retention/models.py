@@ -97,6 +97,9 @@ class Message(models.Model):
     class Meta:
         indexes = [models.Index(fields=["conversation", "sent_at"], name="msg_conv_sent_idx")]
 
+    def __str__(self) -> str:
+        return f"{self.role} message {self.external_id}"
+
 
 class Flag(models.Model):
     """A trust-and-safety classification of a conversation. The scores outlive
@@ -119,6 +122,9 @@ class Flag(models.Model):
             models.Index(fields=["scores_retain_until"], name="flag_retain_until_idx"),
             models.Index(fields=["conversation_external_id"], name="flag_conv_ext_idx"),
         ]
+
+    def __str__(self) -> str:
+        return f"Flag on {self.conversation_external_id} at {self.flagged_at:%Y-%m-%d}"
 
 
 class FeedbackKind(models.TextChoices):
@@ -150,6 +156,9 @@ class Feedback(models.Model):
     class Meta:
         verbose_name_plural = "feedback"
         indexes = [models.Index(fields=["retain_until"], name="feedback_retain_until_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.external_id}"
 
 
 class LegalHold(models.Model):
@@ -245,6 +254,9 @@ class TrainingRunConversation(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.conversation_external_id} in run {self.run_id}"
+
 
 class PolicyDocument(models.Model):
     """A version of the help article, shipped as data (retention/data/)."""
@@ -282,6 +294,9 @@ class PolicySection(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["document", "anchor"], name="section_anchor_unique")
         ]
+
+    def __str__(self) -> str:
+        return self.heading
 
 
 class PolicySettings(models.Model):
