@@ -27,7 +27,7 @@ throughput to the minimal view's (goal: at least 0.5).
 Needs: PostgreSQL (--pg-url, default $PGURL or postgres://postgres@127.0.0.1:5432),
 wrk (Debian: `apt-get install -y wrk`), gunicorn (requirements.txt).
 
-    .venv/bin/python bench/load.py                 # the full run, about 4 minutes
+    .venv/bin/python bench/load.py                 # the full run, about 2 minutes
     .venv/bin/python bench/load.py --conversations 100000 --duration 5   # a quick look
 
 Traffic goes to 127.0.0.1 only, and each wrk run is bounded by --duration.
@@ -91,9 +91,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--messages", type=int, default=3, help="messages per conversation of the user (3)"
     )
     parser.add_argument("--users", type=int, default=16, help="concurrent connections of wrk (16)")
-    parser.add_argument(
-        "--duration", type=int, default=5, help="seconds per target and round (5)"
-    )
+    parser.add_argument("--duration", type=int, default=5, help="seconds per target and round (5)")
     parser.add_argument("--rounds", type=int, default=4, help="rounds over the targets (4)")
     parser.add_argument(
         "--workers", type=int, default=4, help="gunicorn sync workers (4, for 2 cores)"
@@ -372,6 +370,35 @@ def wrk(url: str, *, users: int, seconds: int, cookie: str | None, script: Path)
     return result
 
 
+def serial_breakdown(client, targets: dict, connection, rounds: int = 30) -> dict:
+    """Where a request's time goes without concurrency: the median wall time
+    of each target through the test Client, and the median time spent waiting
+    for SQL, the targets taken round-robin."""
+    totals = {name: [] for name in targets}
+    sqls = {name: [] for name in targets}
+    waited = [0.0]
+
+    def timed(execute, sql, params, many, context):
+        begin = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            waited[0] += time.perf_counter() - begin
+
+    with connection.execute_wrapper(timed):
+        for _ in range(rounds):
+            for name, (path, _) in targets.items():
+                waited[0] = 0.0
+                begin = time.perf_counter()
+                client.get(path)
+                totals[name].append(time.perf_counter() - begin)
+                sqls[name].append(waited[0])
+    return {
+        name: (statistics.median(totals[name]) * 1000, statistics.median(sqls[name]) * 1000)
+        for name in targets
+    }
+
+
 # ---------------------------------------------------------------------- main
 
 
@@ -439,6 +466,7 @@ def main(argv=None) -> int:
             with CaptureQueriesContext(connection) as queries:
                 assert client.get(path).status_code == 200
             statements[name] = len(queries)
+        breakdown = serial_breakdown(client, targets, connection)
         connection.close()
 
         server = start_server(args, env)
@@ -466,6 +494,12 @@ def main(argv=None) -> int:
         print(
             "SQL statements per request: "
             + ", ".join(f"{name} {count}" for name, count in statements.items())
+        )
+        print(
+            "One request at a time, in this process (median of 30, ms): "
+            + "; ".join(
+                f"{name} {total:.1f} (SQL {sql:.1f})" for name, (total, sql) in breakdown.items()
+            )
         )
         runs: dict[str, list[dict]] = {name: [] for name in targets}
         order = list(targets)
