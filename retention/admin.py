@@ -538,7 +538,9 @@ class PurgeRunAdmin(ReadOnlyAdminMixin, PortalModelAdmin):
         if request.method != "POST" or not self._may_run_purge(request):
             raise PermissionDenied
         report = purge_due(dry_run=True)
-        by_rule = ", ".join(f"{rule}: {n}" for rule, n in sorted(report.conversations_by_rule.items()))
+        by_rule = ", ".join(
+            f"{rule}: {n}" for rule, n in sorted(report.conversations_by_rule.items())
+        )
         self.message_user(
             request,
             f"Dry run: {report.conversations} conversations ({by_rule or 'none'}), "

@@ -374,6 +374,9 @@ class PurgeStatistic(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.day} {self.rule} {self.plan} {self.kind}: {self.conversations} purged"
+
 
 class PurgeRun(models.Model):
     """One run of the purge job, for deletion health and the admin."""
@@ -402,6 +405,9 @@ class PurgeRun(models.Model):
     class Meta:
         ordering = ["-started_at"]
         indexes = [models.Index(fields=["-started_at"], name="purge_run_started_idx")]
+
+    def __str__(self) -> str:
+        return f"Purge run {self.pk} at {self.cutoff:%Y-%m-%d %H:%M} ({self.get_status_display()})"
 
 
 class PurgeLock(models.Model):

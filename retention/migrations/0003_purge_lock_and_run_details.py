@@ -4,28 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('retention', '0002_append_only_and_policy_data'),
+        ("retention", "0002_append_only_and_policy_data"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PurgeLock',
+            name="PurgeLock",
             fields=[
-                ('name', models.CharField(max_length=64, primary_key=True, serialize=False)),
-                ('holder', models.CharField(blank=True, max_length=64)),
-                ('locked_until', models.DateTimeField()),
+                ("name", models.CharField(max_length=64, primary_key=True, serialize=False)),
+                ("holder", models.CharField(blank=True, max_length=64)),
+                ("locked_until", models.DateTimeField()),
             ],
         ),
         migrations.AddField(
-            model_name='purgerun',
-            name='batches',
+            model_name="purgerun",
+            name="batches",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='purgerun',
-            name='counts_by_rule',
+            model_name="purgerun",
+            name="counts_by_rule",
             field=models.JSONField(blank=True, default=dict),
         ),
     ]

@@ -37,18 +37,51 @@ HASHED_FIELDS = (
 )
 
 
-def _canonical_value(value):
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return value
+# The canonical form is JSON with sorted keys, no spaces, ASCII only and times
+# as UTC "YYYY-MM-DDTHH:MM:SS.ffffffZ". It is written out by hand below because
+# json.dumps(sort_keys=True) and strftime cost more than the rest of a purge
+# batch; tests/retention/test_receipts.py holds it byte-equal to json.dumps.
+_quote = json.encoder.encode_basestring_ascii
+_CANONICAL = (
+    '{{"conversation_external_id":{conversation_external_id},"deleted_at":{deleted_at},'
+    '"kind":{kind},"messages_removed":{messages_removed},"previous_hash":{previous_hash},'
+    '"purged_at":{purged_at},"retain_until":{retain_until},"rule":{rule},'
+    '"sequence":{sequence},"user_id":{user_id}}}'
+)
+
+
+def _canonical_time(value: datetime | None) -> str:
+    if value is None:
+        return "null"
+    offset = value.utcoffset()
+    if offset is None:
+        raise ValueError("receipt times must be timezone-aware")
+    if offset:
+        value = value.astimezone(UTC)
+    # isoformat of a UTC time ends in "+00:00"; the canonical form says "Z".
+    return '"' + value.isoformat(timespec="microseconds")[:-6] + 'Z"'
+
+
+def canonical_text(fields: dict) -> str:
+    """The canonical JSON of HASHED_FIELDS (sorted keys, no spaces, ASCII, UTC
+    times with microseconds)."""
+    return _CANONICAL.format(
+        conversation_external_id=_quote(fields["conversation_external_id"]),
+        deleted_at=_canonical_time(fields["deleted_at"]),
+        kind=_quote(fields["kind"]),
+        messages_removed=int(fields["messages_removed"]),
+        previous_hash=_quote(fields["previous_hash"]),
+        purged_at=_canonical_time(fields["purged_at"]),
+        retain_until=_canonical_time(fields["retain_until"]),
+        rule=_quote(fields["rule"]),
+        sequence=int(fields["sequence"]),
+        user_id=int(fields["user_id"]),
+    )
 
 
 def receipt_hash(fields: dict) -> str:
-    """sha256 of the canonical JSON (sorted keys, no spaces, UTC times) of
-    HASHED_FIELDS."""
-    canonical = {name: _canonical_value(fields[name]) for name in HASHED_FIELDS}
-    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(text.encode("ascii")).hexdigest()
+    """sha256 of the canonical JSON of HASHED_FIELDS."""
+    return hashlib.sha256(canonical_text(fields).encode("ascii")).hexdigest()
 
 
 def chain_head_locked() -> tuple[int, str]:
@@ -92,34 +125,36 @@ def build_receipts(rows: list[dict], *, purged_at: datetime) -> list[dict]:
 
 
 _COLUMNS = (*HASHED_FIELDS, "receipt_hash")
-_PG_TYPES = {
-    "sequence": "bigint",
-    "user_id": "bigint",
-    "deleted_at": "timestamptz",
-    "retain_until": "timestamptz",
-    "purged_at": "timestamptz",
-    "messages_removed": "integer",
-}
+_PG_TYPES = [
+    {
+        "sequence": "int8",
+        "user_id": "int8",
+        "deleted_at": "timestamptz",
+        "retain_until": "timestamptz",
+        "purged_at": "timestamptz",
+        "messages_removed": "int4",
+    }.get(column, "text")
+    for column in _COLUMNS
+]
 
 
 def insert_receipts(receipts: list[dict]) -> None:
-    """One INSERT for the batch's receipts. On PostgreSQL the values travel as
-    one array per column (unnest), which keeps a 500-row batch cheap to send."""
+    """Write the batch's receipts in one statement. On PostgreSQL that is a
+    COPY on the batch's connection (same transaction): psycopg formats the rows
+    in C, where an INSERT of 500 rows spends longer adapting parameters than
+    the server spends storing them."""
     table = DeletionReceipt._meta.db_table
     columns = ", ".join(_COLUMNS)
+    rows = [[receipt[column] for column in _COLUMNS] for receipt in receipts]
     with array_cursor() as cursor:
         if is_postgresql():
-            arrays = ", ".join(f"%s::{_PG_TYPES.get(c, 'text')}[]" for c in _COLUMNS)
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays})",
-                [[r[c] for r in receipts] for c in _COLUMNS],
-            )
+            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(_PG_TYPES)
+                for row in rows:
+                    copy.write_row(row)
         else:
             placeholders = ", ".join(["%s"] * len(_COLUMNS))
-            cursor.executemany(
-                f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",
-                [[r[c] for c in _COLUMNS] for r in receipts],
-            )
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)
 
 
 @dataclass(frozen=True)

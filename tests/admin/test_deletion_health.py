@@ -14,9 +14,7 @@ pytestmark = pytest.mark.django_db
 
 def make_overdue(owner, count: int = 1) -> None:
     seed_account(owner, conversations=count)
-    Conversation.objects.filter(user=owner).update(
-        retain_until=timezone.now() - timedelta(days=1)
-    )
+    Conversation.objects.filter(user=owner).update(retain_until=timezone.now() - timedelta(days=1))
 
 
 def test_the_purge_run_list_shows_deletion_health_read_only(admin_client):
