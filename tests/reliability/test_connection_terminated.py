@@ -22,6 +22,7 @@ from retention.purge import core as purge_core
 from retention.purge import purge_due
 from tests.integration.conftest import ROOT
 from tests.reliability.backlog import assert_consistent, seed_backlog
+from tests.reliability.postgres import other_connection
 
 pytestmark = [
     pytest.mark.reliability,
@@ -29,18 +30,6 @@ pytestmark = [
 ]
 
 BATCH_SIZE = 5
-
-
-def _other_connection() -> psycopg.Connection:
-    s = connection.settings_dict
-    return psycopg.connect(
-        dbname=s["NAME"],
-        user=s["USER"],
-        host=s["HOST"] or "127.0.0.1",
-        port=s["PORT"] or 5432,
-        password=s["PASSWORD"] or None,
-        autocommit=True,
-    )
 
 
 def _terminate(other: psycopg.Connection, pid: int) -> tuple[str, bool]:
@@ -76,7 +65,7 @@ def test_a_connection_terminated_mid_batch_fails_the_run_cleanly_and_the_next_ru
         result = real(*args, **kwargs)
         seen["calls"] += 1
         if seen["calls"] == 2:
-            with _other_connection() as other:
+            with other_connection() as other:
                 seen["state"], seen["writing"] = _terminate(
                     other, connection.connection.info.backend_pid
                 )
@@ -127,7 +116,7 @@ def test_the_purge_command_cut_off_inside_a_write_transaction_fails_and_the_next
         text=True,
     )
     try:
-        with _other_connection() as other:
+        with other_connection() as other:
             deadline = time.monotonic() + 60
             while command.poll() is None and time.monotonic() < deadline:
                 row = other.execute(
