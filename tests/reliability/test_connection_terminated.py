@@ -72,16 +72,19 @@ def test_a_connection_terminated_mid_batch_fails_the_run_cleanly_and_the_next_ru
         return result
 
     monkeypatch.setattr(purge_core, STEPS[step], cut_in_the_second_batch)
-    with pytest.raises((DatabaseError, psycopg.Error)) as failure:
-        purge_due(now=cutoff, batch_size=BATCH_SIZE)
-    monkeypatch.undo()
+    try:
+        with pytest.raises((DatabaseError, psycopg.Error)) as failure:
+            purge_due(now=cutoff, batch_size=BATCH_SIZE)
+    finally:
+        monkeypatch.undo()
+        connection.close()  # the checks below (and the teardown) need a live connection
 
-    # The cut landed inside the second batch's open transaction ...
-    assert seen["state"] == "idle in transaction"
-    assert seen["writing"] or step == "after the claim"
-    # ... which rolled back whole: only the first batch is gone, with receipts.
+    # The open batch rolled back whole: only the first one is gone, with receipts ...
     snapshot = assert_consistent(backlog, cutoff=cutoff, complete=False)
     assert snapshot.receipts - receipts_before == BATCH_SIZE
+    # ... and the cut did land inside that batch's transaction.
+    assert seen["state"] == "idle in transaction"
+    assert seen["writing"] or step == "after the claim"
     run = PurgeRun.objects.get(cutoff=cutoff)
     assert run.status == PurgeRun.Status.FAILED, failure.value
     assert run.conversations_purged == BATCH_SIZE and run.batches == 1
