@@ -215,9 +215,13 @@ def test_a_pool_process_killed_mid_purge_is_redelivered_and_nothing_is_half_purg
     landed: Counter = Counter()
     resent = 0
     with celery_worker(
-        python, subprocess_env, broker_url=broker_url, queue=queue, pool="prefork",
+        python,
+        subprocess_env,
+        broker_url=broker_url,
+        queue=queue,
+        pool="prefork",
         log=tmp_path / "worker.log",
-    ) as worker:  # fmt: skip
+    ) as worker:
         for r, cutoff in enumerate(backlog.cutoffs):
             client.send_task(
                 TASK, kwargs={"now": cutoff.isoformat(), "batch_size": BATCH_SIZE}, queue=queue
@@ -235,6 +239,8 @@ def test_a_pool_process_killed_mid_purge_is_redelivered_and_nothing_is_half_purg
             def finished(cutoff=cutoff) -> bool:
                 nonlocal resent
                 latest = PurgeRun.objects.filter(cutoff=cutoff).order_by("-id").first()
+                if latest.status == PurgeRun.Status.FAILED:
+                    pytest.fail(f"the purge run after the kill failed: {latest.error}")
                 if latest.status == PurgeRun.Status.SKIPPED:
                     resent += 1
                     client.send_task(
@@ -274,9 +280,13 @@ def test_a_whole_worker_killed_mid_purge_leaves_whole_batches_and_the_next_run_f
     for r, cutoff in enumerate(backlog.cutoffs):
         before = _receipts()
         with celery_worker(
-            python, subprocess_env, broker_url=broker_url, queue=queue, pool="solo",
+            python,
+            subprocess_env,
+            broker_url=broker_url,
+            queue=queue,
+            pool="solo",
             log=tmp_path / "worker.log",
-        ) as worker:  # fmt: skip
+        ) as worker:
             client.send_task(
                 TASK, kwargs={"now": cutoff.isoformat(), "batch_size": BATCH_SIZE}, queue=queue
             )
