@@ -33,7 +33,7 @@ from accounts.models import ConsentChange, User
 from accounts.selectors import consent_allowed
 from accounts.services import consent_record
 from ingest.models import IngestedEvent
-from retention.models import Conversation, DeletionReceipt, Message
+from retention.models import Conversation, DeletionReceipt, Message, PurgeRun
 from retention.purge import purge_due
 from retention.selectors.documents import current_article_version
 from retention.services.conversations import message_add
@@ -144,12 +144,15 @@ def _purge_until(stop: threading.Event, cutoff, reports: list):
         connection.close()
 
 
-def _event_plan(accounts: list[str], rng: random.Random) -> tuple[list, list, list, dict]:
-    """message.added events for the live conversations, and three senders'
-    batches of them: each event is sent at least twice (by two senders at
-    once, and repeated inside a batch), and some messages are redelivered
-    under a new event id. Returns the batches and the message ids expected
-    per conversation."""
+def _event_plan(
+    accounts: list[str], rng: random.Random
+) -> tuple[list[list[list[dict]]], set[str], dict[str, set[str]]]:
+    """message.added events for the live conversations, as three senders'
+    batches: every event is sent at least twice (by two senders at once, in
+    different orders and groupings), one in each batch of the second sender
+    twice in the same batch, and some messages are redelivered under a new
+    event id by the third. Returns the senders' batches, the distinct event
+    ids, and the message ids expected per conversation."""
     start = timezone.now() - timedelta(hours=2)
     events, expected = [], defaultdict(set)
     for a, account in enumerate(accounts):
@@ -226,6 +229,7 @@ def test_consent_flips_deletions_and_duplicated_events_while_the_purge_runs(
         owned = list(user.conversations.values_list("external_id", "retain_until"))
         due_first = sorted(owned, key=lambda o: (o[1] is None or o[1] > cutoff, rng.random()))
         names = [name for name, _ in due_first[:DELETES_PER_USER]]
+        names += [n for n, until in owned if until is None and not n.startswith("live-")]  # held
         names += rng.sample([n for n, _ in owned if n.startswith("live-")], 2)
         threads.append(threading.Thread(target=_delete, args=(http, headers, names, answers)))
     threads += [threading.Thread(target=_ingest, args=(http, b, answers)) for b in senders]
@@ -242,6 +246,7 @@ def test_consent_flips_deletions_and_duplicated_events_while_the_purge_runs(
     purge.join(timeout=60)
     ended = timezone.now()
     assert not any(t.is_alive() for t in [*threads, purge]), "traffic did not finish in time"
+    assert {report.status for report in reports} == {PurgeRun.Status.SUCCEEDED}
 
     # No error answers. The ingest API's 503 is documented as retryable.
     statuses = {
