@@ -140,7 +140,9 @@ def test_the_purge_command_cut_off_inside_a_write_transaction_fails_and_the_next
             command.wait()
 
     assert command.returncode != 0, out
-    assert "terminating connection due to administrator command" in err, err[-2000:]
+    # The run logged its failure; the error is the lost connection (its wording
+    # depends on whether the client read the server's goodbye before the EOF).
+    assert "failed after" in err and ("AdminShutdown" in err or "OperationalError" in err), err
     snapshot = assert_consistent(backlog, cutoff=cutoff, complete=False)
     purged = snapshot.receipts - receipts_before
     assert purged % BATCH_SIZE == 0 and purged < due  # whole batches only
