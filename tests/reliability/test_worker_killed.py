@@ -18,8 +18,9 @@ Two ways to die:
 The kill moments are random (seeded; the seed is printed, and
 RELIABILITY_SEED=... replays it): a random number of receipts to wait for,
 then a random few milliseconds. Each round records where its kill landed, and
-the test asserts that most landed mid-run (some but not all of the round's
-backlog purged), otherwise it would prove nothing.
+the tests assert that kills landed mid-run (some but not all of the round's
+backlog purged): at least half of the twenty pool-process kills, at least one
+of the five whole-worker kills. Otherwise they would prove nothing.
 """
 
 import json
@@ -307,4 +308,6 @@ def test_a_whole_worker_killed_mid_purge_leaves_whole_batches_and_the_next_run_f
         assert_consistent(backlog, cutoff=cutoff, complete=True)
 
     _print_figures("whole worker killed", landed, started)
-    assert landed[MID_RUN] >= ROUNDS_WHOLE // 2, f"too few kills landed mid-run: {dict(landed)}"
+    # Five rounds only (each starts a worker): at least one must land mid-run;
+    # the pool-process test above holds the proportion over twenty.
+    assert landed[MID_RUN] >= 1, f"no kill landed mid-run: {dict(landed)}"
