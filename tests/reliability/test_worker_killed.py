@@ -70,20 +70,21 @@ def broker(broker_url):
     queue = f"reliability-{uuid.uuid4().hex[:12]}"
     yield client, queue
     with client.connection_for_write() as conn:
-        conn.default_channel.queue_delete(queue)
         _forget_queue(conn.default_channel.client, queue)
 
 
 def _forget_queue(redis, queue: str) -> None:
-    """Leave nothing of the test's queue in Redis. A worker killed whole leaves
-    its message in kombu's `unacked` hash, to be restored after the visibility
-    timeout (an hour by default): drop it, so it is never delivered again. The
-    worker declared the queue's bindings; this client never saw them."""
+    """Leave nothing of the test's queue in Redis: its lists and bindings (the
+    worker declared them, so this client's queue_delete would not know them),
+    and any message a worker killed whole left in kombu's `unacked` hash, to be
+    restored after the visibility timeout (an hour by default)."""
     for tag, payload in redis.hgetall("unacked").items():
         if json.loads(payload)[-1] == queue:
             redis.hdel("unacked", tag)
             redis.zrem("unacked_index", tag)
-    redis.delete(f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
+    # The queue's name is unique to this test, so whatever key holds it is its own.
+    for key in redis.scan_iter(match=f"*{queue}*"):
+        redis.delete(key)
 
 
 @contextmanager
