@@ -49,10 +49,13 @@ def consent_record(
     force is a no-op (returns None), so double clicks do not pad the ledger."""
     from retention.selectors.documents import current_article_version
 
-    effective_at = effective_at or timezone.now()
     with transaction.atomic():
-        # Serialise changes of one account so the ledger stays in order.
+        # Serialise changes of one account so the ledger stays in order. The
+        # clock is read once the lock is held: read before, a change waiting
+        # for a concurrent one would be stamped earlier than it, recorded after
+        # it, and compared against the consent in force before it.
         User.objects.select_for_update().filter(pk=user.pk).first()
+        effective_at = effective_at or timezone.now()
         current = consent_current(user_id=user.pk, at=effective_at)
         if current is not None and current.allowed == allowed:
             return None
