@@ -53,3 +53,38 @@ def test_anonymous_htmx_request_with_a_malformed_current_url_is_sent_to_sign_in(
     )
     assert response.status_code == 401
     assert response["HX-Redirect"] == "/accounts/login/?next=%2Fconversations%2F"
+
+
+@pytest.mark.parametrize("param", ["access", "before"])
+def test_console_grant_and_page_ids_in_other_digits_are_refused_not_500(param):
+    from support.models import AccessLog, Outcome
+    from tests.support.helpers import make_support_agent
+
+    owner = UserFactory()
+    seed_account(owner)
+    agent = make_support_agent()
+    client = Client()
+    client.force_login(agent)
+    lookup = client.post(
+        "/support/lookup/", {"kind": "account", "value": owner.external_id, "reason": "T-1"}
+    )
+    page = lookup["Location"]
+    url = f"/support/accounts/{owner.pk}/?access=²" if param == "access" else f"{page}&before=²"
+    response = client.get(url)
+    if param == "access":
+        assert response.status_code == 403  # no grant: refused and logged
+        assert AccessLog.objects.filter(staff=agent, outcome=Outcome.DENIED).count() == 1
+    else:
+        assert response.status_code == 400
+
+
+def test_admin_content_grant_id_in_other_digits_shows_no_content():
+    from tests.support.helpers import SECRET_CONTENT, make_privacy_admin
+
+    owner = UserFactory()
+    conversation = seed_account(owner).get()
+    client = Client()
+    client.force_login(make_privacy_admin())
+    response = client.get(f"/admin/retention/conversation/{conversation.pk}/change/?_access=²")
+    assert response.status_code == 200
+    assert SECRET_CONTENT not in response.content.decode()
