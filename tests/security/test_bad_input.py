@@ -88,3 +88,29 @@ def test_admin_content_grant_id_in_other_digits_shows_no_content():
     response = client.get(f"/admin/retention/conversation/{conversation.pk}/change/?_access=²")
     assert response.status_code == 200
     assert SECRET_CONTENT not in response.content.decode()
+
+
+def _cursor(raw: str) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+EDGE_OF_CALENDAR = ["0001-01-01T00:00:00+05:00|5", "9999-12-31T23:59:59-05:00|5"]
+
+
+@pytest.mark.parametrize("raw", EDGE_OF_CALENDAR)
+@pytest.mark.parametrize(
+    "path, param, status",
+    [
+        ("/conversations/", "cursor", 400),
+        ("/deleted/", "cursor", 400),
+        ("/deleted/", "rcursor", 400),
+        ("/feedback/", "cursor", 400),
+        ("/api/me/conversations", "cursor", 400),
+    ],
+)
+def test_a_cursor_at_the_edge_of_the_calendar_is_a_bad_link(user_client, raw, path, param, status):
+    _, client = user_client
+    response = client.get(path, {param: _cursor(raw)})
+    assert response.status_code == status
