@@ -114,3 +114,39 @@ def test_a_cursor_at_the_edge_of_the_calendar_is_a_bad_link(user_client, raw, pa
     _, client = user_client
     response = client.get(path, {param: _cursor(raw)})
     assert response.status_code == status
+
+
+def test_a_training_run_id_with_nul_is_an_unknown_run(db):
+    response = Client().get(
+        "/api/internal/training-runs/run%00x/conversations",
+        headers={"Authorization": "Bearer test-ingest-token"},
+    )
+    assert response.status_code == 404
+    assert response.json()["errors"][0]["error"].startswith("unknown training run")
+
+
+def _admin_nul_urls() -> list[str]:
+    """Every changelist with a NUL in each of its filters, and every object
+    page with a NUL in the object id."""
+    from django.contrib import admin
+
+    urls = []
+    for model, model_admin in admin.site._registry.items():
+        base = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        urls += [base + "?q=a%00b", base + "a%00b/change/", base + "a%00b/history/"]
+        urls += [base + "a%00b/delete/"]
+        for list_filter in model_admin.list_filter:
+            name = list_filter if isinstance(list_filter, str) else list_filter.parameter_name
+            urls += [f"{base}?{name}=a%00b", f"{base}?{name}__exact=a%00b"]
+    return urls
+
+
+def test_admin_addresses_with_nul_are_a_400_for_privacy_admins_and_403_for_others(db):
+    from tests.support.helpers import make_privacy_admin, make_support_agent
+
+    admin_client, agent_client = Client(), Client()
+    admin_client.force_login(make_privacy_admin())
+    agent_client.force_login(make_support_agent())
+    answers = {url: admin_client.get(url).status_code for url in _admin_nul_urls()}
+    assert {url: status for url, status in answers.items() if status != 400} == {}
+    assert agent_client.get("/admin/retention/conversation/?rule=a%00b").status_code == 403
