@@ -150,3 +150,16 @@ def test_admin_addresses_with_nul_are_a_400_for_privacy_admins_and_403_for_other
     answers = {url: admin_client.get(url).status_code for url in _admin_nul_urls()}
     assert {url: status for url, status in answers.items() if status != 400} == {}
     assert agent_client.get("/admin/retention/conversation/?rule=a%00b").status_code == 403
+
+
+def test_an_oversized_body_to_the_consent_api_is_a_json_413_and_changes_nothing(user_client):
+    from django.conf import settings
+
+    from accounts.models import ConsentChange
+
+    user, client = user_client
+    body = b'{"allowed": true, "padding": "' + b"x" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE + b'"}'
+    response = client.generic("POST", "/api/me/consent", body, "application/json")
+    assert response.status_code == 413
+    assert response.json()["error"] == "too_big"
+    assert not ConsentChange.objects.filter(user=user).exists()
