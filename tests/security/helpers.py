@@ -48,14 +48,23 @@ def routes(patterns=None, prefix: str = "", namespace: str | None = None) -> Ite
             yield Route(prefix + str(pattern.pattern), name, pattern.callback)
 
 
-def database_fingerprint(*, ignore: frozenset[str] = frozenset()) -> dict[str, tuple[int, str]]:
+# The portal's own apps: every table of accounts, consent, retention, ingest
+# and the access log.
+PORTAL_APPS = frozenset({"accounts", "retention", "ingest", "support"})
+
+
+def database_fingerprint(
+    *, ignore: frozenset[str] = frozenset(), only_apps: frozenset[str] | None = None
+) -> dict[str, tuple[int, str]]:
     """Row count and a hash of every row, per model, for every installed model
-    but NOT_PRODUCT_DATA and `ignore` (labels like "support.AccessLog").
-    Updates show as well as inserts and deletes."""
+    (or those of `only_apps`) but NOT_PRODUCT_DATA and `ignore` (labels like
+    "support.AccessLog"). Updates show as well as inserts and deletes."""
     fingerprint = {}
     for model in apps.get_models():
         label = model._meta.label
         if label in NOT_PRODUCT_DATA or label in ignore:
+            continue
+        if only_apps is not None and model._meta.app_label not in only_apps:
             continue
         rows = list(model._base_manager.order_by("pk").values_list())
         digest = hashlib.sha256(repr(rows).encode("utf-8", "surrogatepass")).hexdigest()
