@@ -125,3 +125,19 @@ def test_production_settings_pass_the_deploy_check(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.django_db
+def test_production_pages_forbid_inline_script_framing_and_sniffing(production):
+    with override_settings(**production):
+        page = Client(HTTP_HOST=HOST).get(reverse("login"), secure=True)
+    policy = {
+        directive.split()[0]: directive.split()[1:]
+        for directive in page["Content-Security-Policy"].split(";")
+        if directive.strip()
+    }
+    assert policy["script-src"] == ["'self'"]  # no inline script, no other origin
+    assert policy["frame-ancestors"] == ["'none'"]
+    assert page["X-Frame-Options"] == "DENY"
+    assert page["X-Content-Type-Options"] == "nosniff"
+    assert page["Referrer-Policy"] == "same-origin"
