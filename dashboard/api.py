@@ -6,6 +6,7 @@ malformed input: 400. All answers are JSON."""
 import json
 from collections.abc import Iterator
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -74,6 +75,8 @@ def consent(request: HttpRequest) -> JsonResponse:
     """Body {"allowed": bool}. Answers the consent in force afterwards."""
     try:
         body = json.loads(request.body or b"")
+    except RequestDataTooBig:  # Django's own answer would be an HTML 400
+        return _error(413, "too_big", 'The body is too large; send {"allowed": true} or false.')
     except (json.JSONDecodeError, UnicodeDecodeError):
         return _error(400, "bad_json", 'Send a JSON body like {"allowed": true}.')
     if not isinstance(body, dict) or not isinstance(body.get("allowed"), bool):

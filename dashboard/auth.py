@@ -19,8 +19,12 @@ def _login_url_for(request: HttpRequest) -> str:
     # Only its path is kept, so the header cannot send the user to another site.
     current = request.get_full_path()
     if header := request.headers.get("HX-Current-URL"):
-        parts = urlsplit(header)
-        current = parts.path + (f"?{parts.query}" if parts.query else "") or "/"
+        try:
+            parts = urlsplit(header)
+        except ValueError:  # not a URL (e.g. "http://[x"): come back to the request's own path
+            parts = None
+        if parts is not None:
+            current = parts.path + (f"?{parts.query}" if parts.query else "") or "/"
     return f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': current})}"
 
 

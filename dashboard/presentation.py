@@ -128,10 +128,13 @@ def cursor_decode(cursor: str) -> tuple[datetime, int]:
         moment_text, pk_text = raw.split("|")
         moment = datetime.fromisoformat(moment_text)
         pk = int(pk_text)
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        if moment.tzinfo is None or pk < 1:
+            raise BadCursor("not a cursor of this site")
+        # In UTC here: a moment at the edge of the calendar (year 1 at +05:00)
+        # overflows there, and would otherwise overflow in the database adapter.
+        moment = moment.astimezone(UTC)
+    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError) as exc:
         raise BadCursor(str(exc)) from exc
-    if moment.tzinfo is None or pk < 1:
-        raise BadCursor("not a cursor of this site")
     return moment, pk
 
 

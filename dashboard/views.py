@@ -136,7 +136,11 @@ def conversation_detail(request: HttpRequest, external_id: str) -> HttpResponse:
 def _current_filters(request: HttpRequest) -> ConversationFilterForm:
     """The list filters of the page an htmx POST came from, so the re-rendered
     list matches the filter form still on screen (from page one)."""
-    data = QueryDict(urlsplit(request.headers.get("HX-Current-URL", "")).query, mutable=True)
+    try:
+        query = urlsplit(request.headers.get("HX-Current-URL", "")).query
+    except ValueError:  # a header that is not a URL: the list from page one, unfiltered
+        query = ""
+    data = QueryDict(query, mutable=True)
     data.pop("cursor", None)
     form = ConversationFilterForm(data)
     if not form.is_valid():

@@ -152,7 +152,8 @@ def training_runs(request: HttpRequest) -> JsonResponse:
 
 @internal_api("GET")
 def training_run_conversations(request: HttpRequest, run_id: str) -> JsonResponse:
-    run = training_run_get(external_id=run_id)
+    # No run id contains NUL (PostgreSQL text cannot hold one, and the lookup would raise).
+    run = None if "\x00" in run_id else training_run_get(external_id=run_id)
     if run is None:
         return _error(404, f"unknown training run {run_id!r}")
     try:

@@ -9,9 +9,16 @@ written to the access log as denied. Anonymous visitors still get the login.
 from functools import update_wrapper
 
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
+
+
+def _contains_nul(request: HttpRequest) -> bool:
+    return "\x00" in request.path or any(
+        "\x00" in key or any("\x00" in value for value in values)
+        for key, values in request.GET.lists()
+    )
 
 
 class PortalAdminSite(admin.AdminSite):
@@ -42,6 +49,10 @@ class PortalAdminSite(admin.AdminSite):
             is_logout = request.path == reverse("admin:logout", current_app=self.name)
             if not is_logout and self._signed_in_without_access(request):
                 return self._refuse(request)
+            if _contains_nul(request):
+                # PostgreSQL text cannot hold NUL: filtering or looking up by
+                # such a value raises in the driver. No stored value has one.
+                return HttpResponseBadRequest("The address contains a NUL character.")
             return inner(request, *args, **kwargs)
 
         return update_wrapper(gate, inner)

@@ -139,7 +139,7 @@ class ContentAccessMixin:
         from support.selectors import access_grant
 
         raw = request.GET.get("_access", "")
-        if not raw.isdigit() or len(raw) > 18:
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:  # "²".isdigit() too
             return None
         return access_grant(
             grant_id=int(raw), staff=request.user, account_id=self.content_account_id(obj)

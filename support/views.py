@@ -115,7 +115,8 @@ def _account_path(account_id: int) -> str:
 
 def _int_param(request: HttpRequest, name: str) -> int | None:
     raw = request.GET.get(name, "")
-    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+    # isascii: str.isdigit() is also true of "²" and other digits int() refuses.
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else None
 
 
 @require_GET

@@ -49,15 +49,4 @@ def test_debug_runs_without_a_secret_key(debug, tmp_path):
     assert result.returncode == 0, result.stderr
 
 
-def test_production_settings_pass_the_deploy_check(tmp_path):
-    result = run_manage(
-        "check",
-        "--deploy",
-        "--fail-level",
-        "WARNING",
-        SECRET_KEY="x" * 20 + "-production-like-secret-key-with-enough-entropy-0123456789",
-        ALLOWED_HOSTS="portal.example.com",
-        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-        PORTAL_VAR_DIR=str(tmp_path),
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+# The deployment check (`check --deploy`) is in tests/security/test_production_settings.py.
