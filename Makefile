@@ -11,6 +11,7 @@ FIND_PYTHON := for p in $(PYTHON_CANDIDATES); do \
 	  if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then command -v $$p; break; fi; \
 	done
 PORT ?= 8000
+PIP_VERSION := 26.3
 
 .PHONY: run test venv lint format bench clean
 
@@ -19,6 +20,8 @@ $(STAMP): requirements.txt
 	if [ -z "$$base" ]; then echo "error: no Python 3.12 or newer found (tried: python3.13 python3.12 python3 and pyenv); install one and retry" >&2; exit 1; fi; \
 	if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
 	  rm -rf $(VENV); echo "Creating $(VENV) with $$base"; $$base -m venv $(VENV) || exit 1; fi
+	@# The venv's own pip is audited too (tests/security/test_dependencies.py): a known one.
+	$(PY) -m pip install --quiet --disable-pip-version-check pip==$(PIP_VERSION)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $(STAMP)
 
