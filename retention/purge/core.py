@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -297,6 +298,25 @@ def _finish(run: PurgeRun, report: PurgeReport, status: str, error: str = "") ->
     report.status = status
 
 
+INTERRUPTED = "interrupted: the process running it stopped before it finished (killed or lost)"
+
+
+def _close_interrupted_runs() -> int:
+    """Mark as failed the runs that still say "running" but cannot be alive:
+    started longer ago than Celery's hard time limit, which kills any task by
+    then. (Called with the run lock held, so no other locked run is alive;
+    fan-out slices take no lock, hence the age test rather than "all".) Such a
+    row was left by a process that died (kill -9, a lost host) before it could
+    record its end. Its committed batches stand, with their receipts."""
+    started_before = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    closed = PurgeRun.objects.filter(
+        status=PurgeRun.Status.RUNNING, started_at__lt=started_before
+    ).update(status=PurgeRun.Status.FAILED, finished_at=timezone.now(), error=INTERRUPTED)
+    if closed:
+        logger.warning("purge: %s earlier run(s) had stopped without finishing", closed)
+    return closed
+
+
 def _drain(batch, *, cutoff, batch_size, report, total: BatchResult, lock, progress) -> None:
     resume = {"after": None} if batch is purge_batch else {}
     while True:
@@ -336,7 +356,11 @@ def purge_due(
 
     if dry_run:
         counts = due_counts(cutoff=cutoff)
-        run = PurgeRun.objects.create(cutoff=cutoff, status=PurgeRun.Status.RUNNING)
+        # Never "running": only purge runs hold that status, so the next run
+        # can tell a dead one (see _close_interrupted_runs).
+        run = PurgeRun.objects.create(
+            cutoff=cutoff, status=PurgeRun.Status.DRY_RUN, finished_at=timezone.now()
+        )
         report = PurgeReport(
             run_id=run.pk,
             cutoff=cutoff,
@@ -364,6 +388,7 @@ def purge_due(
                 skipped_because_locked=True,
             )
 
+        _close_interrupted_runs()
         run = PurgeRun.objects.create(cutoff=cutoff, status=PurgeRun.Status.RUNNING)
         report = PurgeReport(run_id=run.pk, cutoff=cutoff, status=PurgeRun.Status.RUNNING)
         total = BatchResult()

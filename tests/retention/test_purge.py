@@ -331,6 +331,29 @@ def test_a_batch_failing_halfway_leaves_nothing_half_purged_and_the_next_run_fin
     assert verify_receipt_chain() == (5, None)
 
 
+def test_a_run_left_running_by_a_dead_process_is_closed_by_the_next_run(db, settings):
+    """kill -9 leaves a run "running"; the next run marks it failed once it is
+    older than Celery's hard time limit (a fan-out slice younger than that may
+    be alive: it stays running)."""
+    now = timezone.now()
+    limit = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    dead = PurgeRun.objects.create(cutoff=now, started_at=now - limit - SECOND)
+    alive = PurgeRun.objects.create(cutoff=now, started_at=now - limit + 60 * SECOND)
+
+    purge_due(dry_run=True)  # a dry run closes nothing and never says "running"
+    dead.refresh_from_db()
+    assert dead.status == PurgeRun.Status.RUNNING
+    assert not PurgeRun.objects.filter(status=PurgeRun.Status.DRY_RUN, finished_at=None).exists()
+
+    report = purge_due()
+    dead.refresh_from_db()
+    alive.refresh_from_db()
+    assert dead.status == PurgeRun.Status.FAILED
+    assert dead.finished_at is not None and dead.error.startswith("interrupted")
+    assert alive.status == PurgeRun.Status.RUNNING
+    assert PurgeRun.objects.get(pk=report.run_id).status == PurgeRun.Status.SUCCEEDED
+
+
 def _hold_run_lock_elsewhere():
     """Take the run lock as another process would; returns a release function."""
     if connection.vendor == "postgresql":
