@@ -50,3 +50,11 @@ def _drop(table: str):
 
 def append_only(table: str) -> migrations.RunPython:
     return migrations.RunPython(_create(table), _drop(table))
+
+
+def lift_append_only(table: str) -> migrations.RunPython:
+    """Drop the triggers for the schema changes that follow, which must end
+    with append_only(table) again. SQLite rebuilds a table to alter it and
+    loses its triggers on the way; dropping first makes both databases take
+    the same path."""
+    return migrations.RunPython(_drop(table), _create(table))

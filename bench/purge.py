@@ -41,7 +41,12 @@ def _args(argv=None):
     parser.add_argument("--conversations", type=int, default=100_000)
     parser.add_argument("--messages-per-conversation", type=int, default=10)
     parser.add_argument("--due-fraction", type=float, default=0.2)
-    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=0,
+        help="conversations per batch of ours (default: the purge's DEFAULT_BATCH_SIZE)",
+    )
     parser.add_argument("--small-backlog", type=int, default=10_000)
     parser.add_argument(
         "--rounds",
@@ -145,7 +150,10 @@ def _child(args) -> None:
     baseline = _rss_kb()
     started = time.perf_counter()
     if args.child == "ours":
-        conversations = purge_due(now=cutoff, batch_size=args.batch_size).conversations
+        from retention.purge import DEFAULT_BATCH_SIZE
+
+        batch_size = args.batch_size or DEFAULT_BATCH_SIZE
+        conversations = purge_due(now=cutoff, batch_size=batch_size).conversations
     elif args.child == "raw":
         conversations = _run_raw(cutoff)
     else:

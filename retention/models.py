@@ -336,8 +336,19 @@ class DeletionReceipt(AppendOnlyModel):
     title. Each receipt carries the hash of the previous one (a chain)."""
 
     sequence = models.BigIntegerField(unique=True)
+    # Written once per purged conversation, so every index and check here is
+    # paid 1,000 times a batch. The owner's id is copied from the conversation
+    # deleted in the same transaction (whose own foreign key vouches for it);
+    # a database constraint would re-check it at every commit by taking a
+    # share lock on the account row, queueing the purge behind consent changes
+    # (which lock that row), and would tie proof to the account's existence.
+    # receipt_user_idx serves the owner's lookups, so no index of its own.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, related_name="deletion_receipts"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        related_name="deletion_receipts",
+        db_index=False,
+        db_constraint=False,
     )
     conversation_external_id = models.CharField(max_length=128)
     kind = models.CharField(max_length=16, choices=ConversationKind.choices)
@@ -347,13 +358,18 @@ class DeletionReceipt(AppendOnlyModel):
     purged_at = models.DateTimeField()
     messages_removed = models.PositiveIntegerField()
     previous_hash = models.CharField(max_length=64)
-    receipt_hash = models.CharField(max_length=64, unique=True)
+    receipt_hash = models.CharField(max_length=64)
 
     class Meta:
         ordering = ["sequence"]
         indexes = [
             models.Index(fields=["user", "-purged_at"], name="receipt_user_idx"),
             models.Index(fields=["conversation_external_id"], name="receipt_conv_ext_idx"),
+        ]
+        # A constraint rather than unique=True: exact lookups only, so no
+        # second (LIKE) index on PostgreSQL.
+        constraints = [
+            models.UniqueConstraint(fields=["receipt_hash"], name="receipt_hash_unique"),
         ]
 
 

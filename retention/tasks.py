@@ -8,7 +8,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from retention.purge import due_counts, purge_backlog_slice, purge_due
+from retention.purge import DEFAULT_BATCH_SIZE, due_counts, purge_backlog_slice, purge_due
 
 # acks_late + reject_on_worker_lost: a worker killed mid-run leaves the message
 # to be redelivered; the committed batches are not redone (they are gone) and
@@ -24,7 +24,7 @@ _TASK_OPTIONS = {
 
 @shared_task(name="retention.tasks.enforce_retention", **_TASK_OPTIONS)
 def enforce_retention(
-    now: str | None = None, batch_size: int = 500, fan_out: int | None = None
+    now: str | None = None, batch_size: int = DEFAULT_BATCH_SIZE, fan_out: int | None = None
 ) -> dict:
     """The scheduled run (cutoff: `now` as ISO 8601, default the clock). With a
     backlog above RETENTION_FANOUT_BATCHES batches it first enqueues `fan_out`
@@ -41,7 +41,7 @@ def enforce_retention(
 
 
 @shared_task(name="retention.tasks.purge_batch", **_TASK_OPTIONS)
-def purge_batch(cutoff: str, batch_size: int = 500, max_batches: int = 50) -> dict:
+def purge_batch(cutoff: str, batch_size: int = DEFAULT_BATCH_SIZE, max_batches: int = 50) -> dict:
     """Fan-out share of a backlog: up to `max_batches` batches due at `cutoff`.
     Concurrent copies claim disjoint rows (SKIP LOCKED)."""
     report = purge_backlog_slice(

@@ -19,6 +19,7 @@ lease row on SQLite); an overlapping run ends at once, successfully.
 """
 
 from retention.purge.core import (
+    DEFAULT_BATCH_SIZE,
     BatchResult,
     PurgeInFuture,
     PurgeReport,
@@ -33,6 +34,7 @@ from retention.purge.health import DeletionHealth, deletion_health, schedule_int
 from retention.purge.receipts import ChainBreak, receipt_hash, verify_receipt_chain
 
 __all__ = [
+    "DEFAULT_BATCH_SIZE",
     "BatchResult",
     "ChainBreak",
     "DeletionHealth",

@@ -20,6 +20,11 @@ logger = logging.getLogger("retention.purge")
 Progress = Callable[[int], None]
 
 
+# Conversations per batch (one transaction). Each batch pays fixed costs (a
+# commit, the chain lock, a statistics upsert), so bigger is cheaper per item;
+# 1,000 holds about 10,000 messages' row locks for tens of milliseconds.
+DEFAULT_BATCH_SIZE = 1000
+
 # A fan-out batch may run on a host whose clock is slightly behind the one
 # that computed the cutoff; beyond this much it is refused as a future cutoff.
 CLOCK_SKEW_TOLERANCE = timedelta(seconds=60)
@@ -182,7 +187,7 @@ def _add_statistics(rows: list[dict], *, day) -> None:
 
 
 def purge_batch(
-    *, cutoff: datetime, batch_size: int = 500, after: tuple | None = None
+    *, cutoff: datetime, batch_size: int = DEFAULT_BATCH_SIZE, after: tuple | None = None
 ) -> BatchResult:
     """Claim up to `batch_size` due conversations and purge them in one
     transaction: messages, conversations, receipts, statistics. Concurrent
@@ -228,7 +233,7 @@ def _delete_claimed(table: str, alias: str, predicate: str, deadline: str, cutof
         return [row[0] for row in cursor.fetchall()]
 
 
-def purge_scores_batch(*, cutoff: datetime, batch_size: int = 500) -> BatchResult:
+def purge_scores_batch(*, cutoff: datetime, batch_size: int = DEFAULT_BATCH_SIZE) -> BatchResult:
     """Classification scores past their own deadline whose content is gone."""
     _refuse_future(cutoff)
     deadlines = _delete_claimed(
@@ -239,7 +244,7 @@ def purge_scores_batch(*, cutoff: datetime, batch_size: int = 500) -> BatchResul
     )
 
 
-def purge_feedback_batch(*, cutoff: datetime, batch_size: int = 500) -> BatchResult:
+def purge_feedback_batch(*, cutoff: datetime, batch_size: int = DEFAULT_BATCH_SIZE) -> BatchResult:
     """Feedback past its retain-until (5 years from submission by default)."""
     _refuse_future(cutoff)
     deadlines = _delete_claimed(
@@ -337,7 +342,7 @@ def purge_due(
     *,
     now: datetime | None = None,
     dry_run: bool = False,
-    batch_size: int = 500,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Progress | None = None,
 ) -> PurgeReport:
     """Purge everything due at `now` (default: the clock, read once): content
@@ -437,7 +442,7 @@ def _fill(report: PurgeReport, total: BatchResult) -> None:
 
 
 def purge_backlog_slice(
-    *, cutoff: datetime, batch_size: int = 500, max_batches: int = 50
+    *, cutoff: datetime, batch_size: int = DEFAULT_BATCH_SIZE, max_batches: int = 50
 ) -> PurgeReport:
     """A fan-out share of a large backlog: up to `max_batches` conversation
     batches at a cutoff computed by the scheduled run. Takes no run lock (the

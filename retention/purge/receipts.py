@@ -43,10 +43,9 @@ HASHED_FIELDS = (
 # batch; tests/retention/test_receipts.py holds it byte-equal to json.dumps.
 _quote = json.encoder.encode_basestring_ascii
 _CANONICAL = (
-    '{{"conversation_external_id":{conversation_external_id},"deleted_at":{deleted_at},'
-    '"kind":{kind},"messages_removed":{messages_removed},"previous_hash":{previous_hash},'
-    '"purged_at":{purged_at},"retain_until":{retain_until},"rule":{rule},'
-    '"sequence":{sequence},"user_id":{user_id}}}'
+    '{"conversation_external_id":%s,"deleted_at":%s,"kind":%s,"messages_removed":%d,'
+    '"previous_hash":%s,"purged_at":%s,"retain_until":%s,"rule":%s,"sequence":%d,'
+    '"user_id":%d}'
 )
 
 
@@ -62,26 +61,60 @@ def _canonical_time(value: datetime | None) -> str:
     return '"' + value.isoformat(timespec="microseconds")[:-6] + 'Z"'
 
 
+def _hash(
+    *,
+    sequence: int,
+    user_id: int,
+    external_id: str,
+    kind: str,
+    rule: str,
+    deleted_at: datetime | None,
+    retain_until: datetime | None,
+    purged_at_text: str,
+    messages_removed: int,
+    previous_hash: str,
+) -> tuple[str, str]:
+    """(canonical text, its sha256). The one place the canonical form is made,
+    for the purge (purged_at formatted once per batch) and for verification."""
+    text = _CANONICAL % (
+        _quote(external_id),
+        _canonical_time(deleted_at),
+        _quote(kind),
+        int(messages_removed),
+        _quote(previous_hash),
+        purged_at_text,
+        _canonical_time(retain_until),
+        _quote(rule),
+        int(sequence),
+        int(user_id),
+    )
+    return text, hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def _hash_fields(fields: dict) -> tuple[str, str]:
+    return _hash(
+        sequence=fields["sequence"],
+        user_id=fields["user_id"],
+        external_id=fields["conversation_external_id"],
+        kind=fields["kind"],
+        rule=fields["rule"],
+        deleted_at=fields["deleted_at"],
+        retain_until=fields["retain_until"],
+        purged_at_text=_canonical_time(fields["purged_at"]),
+        messages_removed=fields["messages_removed"],
+        previous_hash=fields["previous_hash"],
+    )
+
+
 def canonical_text(fields: dict) -> str:
     """The canonical JSON of HASHED_FIELDS (sorted keys, no spaces, ASCII, UTC
     times with microseconds)."""
-    return _CANONICAL.format(
-        conversation_external_id=_quote(fields["conversation_external_id"]),
-        deleted_at=_canonical_time(fields["deleted_at"]),
-        kind=_quote(fields["kind"]),
-        messages_removed=int(fields["messages_removed"]),
-        previous_hash=_quote(fields["previous_hash"]),
-        purged_at=_canonical_time(fields["purged_at"]),
-        retain_until=_canonical_time(fields["retain_until"]),
-        rule=_quote(fields["rule"]),
-        sequence=int(fields["sequence"]),
-        user_id=int(fields["user_id"]),
-    )
+    return _hash_fields(fields)[0]
 
 
 def receipt_hash(fields: dict) -> str:
     """sha256 of the canonical JSON of HASHED_FIELDS."""
-    return hashlib.sha256(canonical_text(fields).encode("ascii")).hexdigest()
+    return _hash_fields(fields)[1]
 
 
 def chain_head_locked() -> tuple[int, str]:
@@ -98,33 +131,48 @@ def chain_head_locked() -> tuple[int, str]:
     return last if last else (0, GENESIS_HASH)
 
 
-def build_receipts(rows: list[dict], *, purged_at: datetime) -> list[dict]:
-    """Receipt fields for `rows` (dicts with the conversation facts and
-    messages_removed), appended to the chain. Caller holds the batch's
-    transaction; the chain lock is taken here."""
+def build_receipts(rows: list[dict], *, purged_at: datetime) -> list[tuple]:
+    """Receipts for `rows` (dicts with the conversation facts and
+    messages_removed), appended to the chain: tuples in the order of
+    RECEIPT_COLUMNS. Caller holds the batch's transaction; the chain lock is
+    taken here."""
     sequence, previous = chain_head_locked()
+    purged_at_text = _canonical_time(purged_at)
     receipts = []
     for row in rows:
         sequence += 1
-        fields = {
-            "sequence": sequence,
-            "user_id": row["user_id"],
-            "conversation_external_id": row["external_id"],
-            "kind": row["kind"],
-            "rule": row["rule"],
-            "deleted_at": row["deleted_at"],
-            "retain_until": row["retain_until"],
-            "purged_at": purged_at,
-            "messages_removed": row["messages_removed"],
-            "previous_hash": previous,
-        }
-        previous = receipt_hash(fields)
-        fields["receipt_hash"] = previous
-        receipts.append(fields)
+        _text, digest = _hash(
+            sequence=sequence,
+            user_id=row["user_id"],
+            external_id=row["external_id"],
+            kind=row["kind"],
+            rule=row["rule"],
+            deleted_at=row["deleted_at"],
+            retain_until=row["retain_until"],
+            purged_at_text=purged_at_text,
+            messages_removed=row["messages_removed"],
+            previous_hash=previous,
+        )
+        receipts.append(
+            (
+                sequence,
+                row["user_id"],
+                row["external_id"],
+                row["kind"],
+                row["rule"],
+                row["deleted_at"],
+                row["retain_until"],
+                purged_at,
+                row["messages_removed"],
+                previous,
+                digest,
+            )
+        )
+        previous = digest
     return receipts
 
 
-_COLUMNS = (*HASHED_FIELDS, "receipt_hash")
+RECEIPT_COLUMNS = (*HASHED_FIELDS, "receipt_hash")
 _PG_TYPES = [
     {
         "sequence": "int8",
@@ -134,27 +182,26 @@ _PG_TYPES = [
         "purged_at": "timestamptz",
         "messages_removed": "int4",
     }.get(column, "text")
-    for column in _COLUMNS
+    for column in RECEIPT_COLUMNS
 ]
 
 
-def insert_receipts(receipts: list[dict]) -> None:
+def insert_receipts(receipts: list[tuple]) -> None:
     """Write the batch's receipts in one statement. On PostgreSQL that is a
     COPY on the batch's connection (same transaction): psycopg formats the rows
     in C, where an INSERT of 500 rows spends longer adapting parameters than
     the server spends storing them."""
     table = DeletionReceipt._meta.db_table
-    columns = ", ".join(_COLUMNS)
-    rows = [[receipt[column] for column in _COLUMNS] for receipt in receipts]
+    columns = ", ".join(RECEIPT_COLUMNS)
     with array_cursor() as cursor:
         if is_postgresql():
             with cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
                 copy.set_types(_PG_TYPES)
-                for row in rows:
-                    copy.write_row(row)
+                for receipt in receipts:
+                    copy.write_row(receipt)
         else:
-            placeholders = ", ".join(["%s"] * len(_COLUMNS))
-            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)
+            placeholders = ", ".join(["%s"] * len(RECEIPT_COLUMNS))
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", receipts)
 
 
 @dataclass(frozen=True)

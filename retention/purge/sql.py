@@ -85,7 +85,9 @@ def skip_locked(table_alias: str) -> str:
 
 
 def in_ids(column: str, ids: Sequence[int]) -> tuple[str, list]:
-    """`column` is one of `ids`, as one array parameter on PostgreSQL."""
+    """`column` is one of `ids`: on PostgreSQL one array parameter, sent as
+    its text form (psycopg adapts a list of ints element by element in
+    Python, which costs more than the statement)."""
     if is_postgresql():
-        return f"{column} = ANY(%s)", [list(ids)]
+        return f"{column} = ANY(%s::bigint[])", ["{" + ",".join(map(str, map(int, ids))) + "}"]
     return f"{column} IN ({', '.join(['%s'] * len(ids))})", list(ids)

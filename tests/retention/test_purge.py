@@ -369,7 +369,14 @@ def _hold_run_lock_elsewhere():
             autocommit=True,
         )
         other.execute("SELECT pg_advisory_lock(%s)", [RUN_LOCK_KEY])
-        return other.close
+
+        def release():
+            # Unlock before closing: the server ends a closed session a moment
+            # later, and the next run must not race that.
+            other.execute("SELECT pg_advisory_unlock(%s)", [RUN_LOCK_KEY])
+            other.close()
+
+        return release
     PurgeLock.objects.update_or_create(
         name=LEASE_NAME,
         defaults={

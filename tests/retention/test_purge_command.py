@@ -67,6 +67,25 @@ def test_command_refuses_to_purge_in_the_future(due):
     assert Conversation.objects.count() == 3
 
 
+@pytest.mark.django_db(transaction=True)
+def test_command_that_loses_the_database_exits_with_one_line(due, monkeypatch):
+    from django.db import OperationalError
+
+    from retention.purge import core
+
+    def lost(*args, **kwargs):
+        raise OperationalError("terminating connection due to administrator command\nmore")
+
+    monkeypatch.setattr(core, "_add_statistics", lost)
+    with pytest.raises(CommandError) as info:
+        _run()
+    message = str(info.value)
+    assert "\n" not in message
+    assert "OperationalError: terminating connection" in message and "run it again" in message
+    assert Conversation.objects.count() == 3  # the batch rolled back whole
+    assert PurgeRun.objects.get().status == PurgeRun.Status.FAILED
+
+
 def test_command_shows_no_progress_bar_off_a_terminal(due):
     out = _run()
     assert "purging" not in out and "it/s" not in out

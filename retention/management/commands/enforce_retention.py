@@ -3,9 +3,10 @@
 from datetime import datetime
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 from django.utils import timezone
 
-from retention.purge import PurgeInFuture, due_counts, purge_due
+from retention.purge import DEFAULT_BATCH_SIZE, PurgeInFuture, due_counts, purge_due
 
 
 class Command(BaseCommand):
@@ -25,9 +26,9 @@ class Command(BaseCommand):
             action="store_true",
             help="count, per rule, what would be purged; delete nothing",
         )
-        parser.add_argument("--batch-size", type=int, default=500)
+        parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
 
-    def handle(self, *args, now=None, dry_run=False, batch_size=500, **options):
+    def handle(self, *args, now=None, dry_run=False, batch_size=DEFAULT_BATCH_SIZE, **options):
         cutoff = self._cutoff(now)
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1")
@@ -50,6 +51,13 @@ class Command(BaseCommand):
             )
         except PurgeInFuture as exc:
             raise CommandError(str(exc)) from exc
+        except DatabaseError as exc:
+            # Logged in full by purge_due; the operator gets one line.
+            reason = (str(exc).strip().splitlines() or [""])[0]
+            raise CommandError(
+                f"the purge stopped: {type(exc).__name__}: {reason}. Committed batches stand, "
+                "with their receipts; run it again to finish."
+            ) from exc
         finally:
             if bar is not None:
                 bar.close()
