@@ -6,7 +6,10 @@ of them due, some under legal hold, some commercial, some flagged), keeps it
 as a template, and for each variant copies the template afresh (CREATE
 DATABASE ... TEMPLATE), so every variant starts from byte-identical data:
 
-  ours   retention.purge.purge_due (batches, receipts, statistics)
+  ours   retention.purge.purge_due (batches, receipts, statistics), as
+         configured by default: RETENTION_PURGE_CONNECTIONS (2) connections
+         side by side
+  ours1  the same on one connection
   raw    a hand-written raw-SQL purge of the same rows (one transaction,
          no receipts, no statistics): the floor
   naive  QuerySet.delete() of the same rows, on this schema: its foreign keys
@@ -63,7 +66,9 @@ def _args(argv=None):
         "--pg-url", default=os.environ.get("PGURL", "postgres://postgres@127.0.0.1:5432")
     )
     parser.add_argument(
-        "--child", choices=["ours", "raw", "naive", "collector"], help=argparse.SUPPRESS
+        "--child",
+        choices=["ours", "ours1", "raw", "naive", "collector"],
+        help=argparse.SUPPRESS,
     )
     parser.add_argument("--cutoff", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -172,11 +177,14 @@ def _child(args) -> None:
     cutoff = datetime.fromisoformat(args.cutoff)
     baseline = _rss_kb()
     started = time.perf_counter()
-    if args.child == "ours":
+    if args.child in ("ours", "ours1"):
         from retention.purge import DEFAULT_BATCH_SIZE
 
         batch_size = args.batch_size or DEFAULT_BATCH_SIZE
-        conversations = purge_due(now=cutoff, batch_size=batch_size).conversations
+        connections = 1 if args.child == "ours1" else None
+        conversations = purge_due(
+            now=cutoff, batch_size=batch_size, connections=connections
+        ).conversations
     elif args.child == "raw":
         conversations = _run_raw(cutoff)
     elif args.child == "naive":
@@ -434,7 +442,7 @@ def main(argv=None) -> int:
     facts = _seed(args, cutoff)
     print(f"  seeded in {time.perf_counter() - t0:.0f} s: {facts}", flush=True)
 
-    variants = ["raw", "ours", "naive", "collector"]
+    variants = ["raw", "ours", "ours1", "naive", "collector"]
     runs: dict[str, list[dict]] = {v: [] for v in variants}
     for round_no in range(args.rounds):
         # Rotate the order so no variant always runs first (cold caches) or last.
@@ -455,6 +463,9 @@ def main(argv=None) -> int:
     }
     per_round_vs_raw = [
         o["seconds"] / r["seconds"] for o, r in zip(runs["ours"], runs["raw"], strict=True)
+    ]
+    per_round_ours1_vs_raw = [
+        o["seconds"] / r["seconds"] for o, r in zip(runs["ours1"], runs["raw"], strict=True)
     ]
     per_round_naive = [
         n["seconds"] / o["seconds"] for n, o in zip(runs["naive"], runs["ours"], strict=True)
@@ -482,6 +493,7 @@ def main(argv=None) -> int:
 
     ours, raw, naive = results["ours"], results["raw"], results["naive"]
     vs_raw = ours["seconds"] / raw["seconds"]
+    ours1_vs_raw = results["ours1"]["seconds"] / raw["seconds"]
     vs_naive = naive["seconds"] / ours["seconds"]
     vs_collector = results["collector"]["seconds"] / ours["seconds"]
     mem_small = memory[("small", "ours")][1]["peak_mb"]
@@ -501,6 +513,11 @@ def main(argv=None) -> int:
     print(
         f"- ours / raw SQL: {vs_raw:.2f}x (goal <= 1.5x: {'met' if vs_raw <= 1.5 else 'NOT met'}); "
         f"per round {', '.join(f'{x:.2f}' for x in per_round_vs_raw)}"
+    )
+    print(
+        f"- ours1 (one connection) / raw SQL: {ours1_vs_raw:.2f}x "
+        f"(goal <= 1.5x: {'met' if ours1_vs_raw <= 1.5 else 'NOT met'}); "
+        f"per round {', '.join(f'{x:.2f}' for x in per_round_ours1_vs_raw)}"
     )
     print(
         f"- naive / ours: {vs_naive:.2f}x (goal >= 2x faster than naive: "

@@ -226,6 +226,14 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "privacy_portal.beat:PortalDatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
+# The purge (retention.purge, docs/purge.md). Database connections one run
+# uses side by side for conversation batches (PostgreSQL; SQLite uses one).
+RETENTION_PURGE_CONNECTIONS = env.int("RETENTION_PURGE_CONNECTIONS", default=2)
+# Above RETENTION_FANOUT_BATCHES batches due, the scheduled run also enqueues
+# RETENTION_FANOUT_WORKERS batch tasks for workers on other hosts (0: none).
+RETENTION_FANOUT_WORKERS = env.int("RETENTION_FANOUT_WORKERS", default=0)
+RETENTION_FANOUT_BATCHES = env.int("RETENTION_FANOUT_BATCHES", default=20)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,6 +1,7 @@
 """purge_due and its batches (see the package docstring for the safety rule)."""
 
 import logging
+import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -338,19 +339,86 @@ def _drain(batch, *, cutoff, batch_size, report, total: BatchResult, lock, progr
             progress(done)
 
 
+def _drain_in_parallel(
+    *, cutoff, batch_size, connections: int, report, total: BatchResult, progress
+) -> None:
+    """Conversation batches on `connections` database connections at once
+    (threads, each with its own connection), as fan-out workers on several
+    hosts would: their claims are disjoint (SKIP LOCKED), deletes run side by
+    side and only the receipt append queues on the chain lock. Each thread
+    resumes after its own last key: what it skipped was locked by another
+    thread, which purges it, or by someone else, and waits for the next run.
+    The first failure stops the others after their current batch (committed
+    or rolled back whole) and is raised here."""
+    stop = threading.Event()
+    failures: list[BaseException] = []
+    guard = threading.Lock()
+
+    def work() -> None:
+        after = None
+        try:
+            while not stop.is_set():
+                result = purge_batch(cutoff=cutoff, batch_size=batch_size, after=after)
+                if not result.conversations:
+                    return
+                after = result.last_key
+                with guard:
+                    total.add(result)
+                    report.batches += 1
+                if progress is not None:
+                    progress(result.conversations)
+        except BaseException as exc:
+            failures.append(exc)
+            stop.set()
+        finally:
+            connection.close()  # this thread's own connection
+
+    threads = [
+        threading.Thread(target=work, name=f"purge-batches-{n}", daemon=True)
+        for n in range(connections)
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        for thread in threads:
+            thread.join()
+    except BaseException:
+        # A soft time limit or an interrupt lands in this thread: let the
+        # others finish the batch in hand, then fail the run.
+        stop.set()
+        for thread in threads:
+            thread.join()
+        raise
+    if failures:
+        raise failures[0]
+
+
+def _purge_connections(requested: int | None) -> int:
+    """Connections for conversation batches: RETENTION_PURGE_CONNECTIONS by
+    default; always 1 on SQLite, which has a single writer."""
+    if not sql.is_postgresql():
+        return 1
+    if requested is None:
+        requested = getattr(settings, "RETENTION_PURGE_CONNECTIONS", 1)
+    return max(1, requested)
+
+
 def purge_due(
     *,
     now: datetime | None = None,
     dry_run: bool = False,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Progress | None = None,
+    connections: int | None = None,
 ) -> PurgeReport:
     """Purge everything due at `now` (default: the clock, read once): content
     of due conversations (with receipts and statistics), then classification
     scores whose content is gone, then feedback. Batches of `batch_size`, one
     transaction each; safe to re-run after any failure. `progress` is called
-    with the number of items each batch removed. A cutoff later than the clock
-    is refused unless `dry_run` (which only counts, per rule)."""
+    with the number of items each batch removed. Conversation batches run on
+    `connections` database connections at once (default
+    RETENTION_PURGE_CONNECTIONS; always 1 on SQLite). A cutoff later than the
+    clock is refused unless `dry_run` (which only counts, per rule)."""
     cutoff = now or timezone.now()
     if timezone.is_naive(cutoff):
         raise ValueError("the cutoff must be timezone-aware")
@@ -398,7 +466,20 @@ def purge_due(
         report = PurgeReport(run_id=run.pk, cutoff=cutoff, status=PurgeRun.Status.RUNNING)
         total = BatchResult()
         try:
-            for batch in (purge_batch, purge_scores_batch, purge_feedback_batch):
+            parallel = _purge_connections(connections)
+            if parallel > 1:
+                _drain_in_parallel(
+                    cutoff=cutoff,
+                    batch_size=batch_size,
+                    connections=parallel,
+                    report=report,
+                    total=total,
+                    progress=progress,
+                )
+            batches = (purge_scores_batch, purge_feedback_batch)
+            if parallel == 1:
+                batches = (purge_batch, *batches)
+            for batch in batches:
                 _drain(
                     batch,
                     cutoff=cutoff,

@@ -496,3 +496,90 @@ def test_two_batch_workers_on_one_backlog_split_it_without_waiting(monkeypatch, 
     ids = list(DeletionReceipt.objects.values_list("conversation_external_id", flat=True))
     assert sorted(ids) == [f"c{i}" for i in range(8)]
     assert verify_receipt_chain() == (8, None)
+
+
+def _backlog_with_what_must_stay(add_message, base, due: int) -> set[str]:
+    """`due` due conversations over two accounts, plus a held, a commercial
+    and a recent one; returns the names that must stay."""
+    users = [UserFactory(), UserFactory()]
+    for i in range(due):
+        _conversation(users[i % 2], add_message, base + i * SECOND, f"due{i}")
+    held = UserFactory()
+    _conversation(held, add_message, base, "held")
+    legal_hold_place(user=held, reason="litigation", placed_by=StaffFactory())
+    _conversation(CommercialUserFactory(), add_message, base, "commercial")
+    _conversation(users[0], add_message, timezone.now() - timedelta(days=1), "recent")
+    return {"held", "commercial", "recent"}
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_run_on_several_connections_purges_each_due_item_exactly_once(
+    monkeypatch, add_message, base
+):
+    stays = _backlog_with_what_must_stay(add_message, base, due=40)
+    both_hold_a_batch = threading.Barrier(2, timeout=30)
+    threads_that_deleted: set[str] = set()
+    real_delete = purge_core._delete_content
+
+    def delete_side_by_side(ids):
+        removed = real_delete(ids)
+        name = threading.current_thread().name
+        if name not in threads_that_deleted:
+            threads_that_deleted.add(name)
+            both_hold_a_batch.wait()  # two batches in flight at once, disjoint
+        return removed
+
+    monkeypatch.setattr(purge_core, "_delete_content", delete_side_by_side)
+    report = purge_due(batch_size=3, connections=2)
+
+    assert len(threads_that_deleted) == 2
+    assert report.status == PurgeRun.Status.SUCCEEDED and report.conversations == 40
+    assert set(Conversation.objects.values_list("external_id", flat=True)) == stays
+    assert Message.objects.count() == 2 * len(stays)
+    purged = list(DeletionReceipt.objects.values_list("conversation_external_id", flat=True))
+    assert sorted(purged) == sorted(f"due{i}" for i in range(40))  # each exactly once
+    assert verify_receipt_chain() == (40, None)
+    assert PurgeRun.objects.get(pk=report.run_id).batches == report.batches >= 14
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_failure_on_one_connection_fails_the_run_and_the_next_run_finishes(
+    monkeypatch, add_message, base
+):
+    stays = _backlog_with_what_must_stay(add_message, base, due=12)
+    real = purge_core._add_statistics
+    calls = {"n": 0}
+
+    def fail_third_batch(rows, **kwargs):
+        calls["n"] += 1
+        real(rows, **kwargs)  # deleted and receipted already: must all roll back
+        if calls["n"] == 3:
+            raise RuntimeError("connection lost mid-batch")
+
+    monkeypatch.setattr(purge_core, "_add_statistics", fail_third_batch)
+    with pytest.raises(RuntimeError, match="connection lost"):
+        purge_due(batch_size=2, connections=2)
+
+    gone = 12 - Conversation.objects.filter(external_id__startswith="due").count()
+    for conversation in Conversation.objects.all():
+        assert conversation.messages.count() == 2  # nothing half-purged
+    assert DeletionReceipt.objects.count() == gone
+    assert verify_receipt_chain() == (gone, None)
+    failed = PurgeRun.objects.get(status=PurgeRun.Status.FAILED)
+    assert failed.conversations_purged == gone and "connection lost" in failed.error
+
+    monkeypatch.setattr(purge_core, "_add_statistics", real)
+    assert purge_due(batch_size=2, connections=2).conversations == 12 - gone
+    assert set(Conversation.objects.values_list("external_id", flat=True)) == stays
+    assert verify_receipt_chain() == (12, None)
+
+
+@pytest.mark.skipif(
+    "sqlite" not in connection.settings_dict["ENGINE"], reason="SQLite's single writer"
+)
+def test_sqlite_purges_on_one_connection_whatever_is_asked(consumer, add_message, base):
+    _conversation(consumer, add_message, base, "c")
+    assert purge_due(connections=4).conversations == 1
+    assert not _exists("c")
