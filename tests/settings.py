@@ -13,8 +13,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 CELERY_TASK_ALWAYS_EAGER = True
 # Most tests keep their data in a transaction that other connections cannot
-# see; the tests of parallel batches ask for more connections themselves.
-RETENTION_PURGE_CONNECTIONS = 1
+# see; the tests of parallel batches ask for more connections themselves, and
+# the workers of the fault tests run with the production default.
+RETENTION_PURGE_CONNECTIONS = int(os.environ.get("RETENTION_PURGE_CONNECTIONS", "1"))
 # Serve static files from the app folders (as DEBUG would) so tests need no
 # collectstatic run.
 WHITENOISE_USE_FINDERS = True

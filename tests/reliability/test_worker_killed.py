@@ -1,7 +1,8 @@
 """kill -9 of a Celery worker in the middle of a purge, at random points.
 
 A real worker (a subprocess) takes `retention.tasks.enforce_retention` from
-Redis and purges a backlog on PostgreSQL in small batches; the test kills it
+Redis and purges a backlog on PostgreSQL in small batches, on two connections
+side by side as production does (RETENTION_PURGE_CONNECTIONS); the test kills it
 with SIGKILL at a random moment of the run, lets the purge run again, and
 checks the database after each kill against what the facts say (see
 backlog.assert_consistent): no half-purged conversation, nothing held,
@@ -112,7 +113,8 @@ def celery_worker(
                 "--loglevel=WARNING",
             ],
             cwd=ROOT,
-            env={**env, "CELERY_BROKER_URL": broker_url},
+            # The production default: the purge works on two connections.
+            env={**env, "CELERY_BROKER_URL": broker_url, "RETENTION_PURGE_CONNECTIONS": "2"},
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -302,7 +304,9 @@ def test_a_whole_worker_killed_mid_purge_leaves_whole_batches_and_the_next_run_f
         # The next run: PostgreSQL drops the dead session's run lock once it
         # notices the connection is gone; until then a run ends "skipped".
         deadline = time.monotonic() + 30
-        while (report := purge_due(now=cutoff, batch_size=BATCH_SIZE)).skipped_because_locked:
+        while (
+            report := purge_due(now=cutoff, batch_size=BATCH_SIZE, connections=2)
+        ).skipped_because_locked:
             assert time.monotonic() < deadline, "the dead worker's run lock was never released"
             time.sleep(0.05)
         assert report.status == PurgeRun.Status.SUCCEEDED
