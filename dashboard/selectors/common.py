@@ -1,10 +1,13 @@
 """Shared pieces of the dashboard selectors: page size, keyset pages, labels."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from django.db.models import Q, QuerySet
 from django.urls import reverse
+from django.utils.http import RFC3986_SUBDELIMS
 
 from dashboard.presentation import (
     cursor_decode,
@@ -48,6 +51,27 @@ def keyset(
         last = rows[-1]
         next_cursor = cursor_encode(getattr(last, moment_field), last.pk)
     return rows, next_cursor
+
+
+# Stands in for the id when a route is reversed once for a whole page: made of
+# characters quote() leaves alone, so it comes back as it went in.
+_ID_MARKER = "__id__"
+
+
+def id_url(viewname: str) -> Callable[[str], str]:
+    """`reverse(viewname, args=[id])` for many ids at the cost of one reverse().
+
+    A list page links every row twice; reverse() per link was a large part of
+    its rendering time. The route is reversed once around a marker, and each
+    id is quoted in as reverse() quotes it (the same safe characters)."""
+    head, marker, tail = reverse(viewname, args=[_ID_MARKER]).rpartition(_ID_MARKER)
+    if not marker:
+        raise ValueError(f"{viewname} does not take its id as the path's argument")
+
+    def url(external_id: str) -> str:
+        return f"{head}{quote(external_id, safe=RFC3986_SUBDELIMS + '/~:@')}{tail}"
+
+    return url
 
 
 def policy_anchor_url(anchor: str) -> str:

@@ -1,5 +1,6 @@
 """The conversation list (keyset pages) and one conversation with its clocks."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,6 +19,7 @@ from dashboard.selectors.common import (
     PAGE_SIZE,
     RULE_LABELS,
     Page,
+    id_url,
     keyset,
     policy_anchor_url,
 )
@@ -35,6 +37,8 @@ from retention.selectors.settings import policy_durations
 @dataclass(frozen=True)
 class ConversationRow:
     id: str
+    url: str  # the conversation's page
+    delete_url: str  # where its Delete button posts
     title: str
     kind: str
     kind_label: str
@@ -61,9 +65,23 @@ def visible_conversations(*, user: User) -> QuerySet[Conversation]:
     return Conversation.objects.filter(user=user, deleted_at__isnull=True)
 
 
-def conversation_row(conversation: Conversation, now: datetime) -> ConversationRow:
+@dataclass(frozen=True)
+class RowUrls:
+    """The two links of a row, each route reversed once per page (see id_url)."""
+
+    page: Callable[[str], str]
+    delete: Callable[[str], str]
+
+
+def row_urls() -> RowUrls:
+    return RowUrls(id_url("dashboard:conversation"), id_url("dashboard:conversation_delete"))
+
+
+def conversation_row(conversation: Conversation, now: datetime, urls: RowUrls) -> ConversationRow:
     return ConversationRow(
         id=conversation.external_id,
+        url=urls.page(conversation.external_id),
+        delete_url=urls.delete(conversation.external_id),
         title=conversation.title or "Untitled",
         kind=conversation.kind,
         kind_label=KIND_LABELS.get(conversation.kind, conversation.kind),
@@ -94,7 +112,8 @@ def conversation_page(
     if search:
         qs = qs.filter(title__icontains=search)
     rows, next_cursor = keyset(qs, "last_activity_at", cursor, size)
-    return Page([conversation_row(c, now) for c in rows], next_cursor)
+    urls = row_urls()
+    return Page([conversation_row(c, now, urls) for c in rows], next_cursor)
 
 
 @dataclass(frozen=True)
@@ -161,7 +180,7 @@ def conversation_detail(
         consent_now=consent_allowed(user_id=user.pk, at=now),
         durations=durations,
     )
-    row = conversation_row(conversation, now)
+    row = conversation_row(conversation, now, row_urls())
     clocks: list[Clock] = []
     if not user.is_commercial:
         clocks.append(

@@ -7,16 +7,20 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.template.loader import render_to_string
 from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import ConsentChange
 from accounts.services import consent_record
+from dashboard import selectors
 from retention.models import Conversation, DeletionReceipt, Feedback, Rule
 from retention.services.conversations import conversation_flag, feedback_submit
 from retention.services.holds import legal_hold_place
 from retention.services.training import training_run_register
 from support.models import AccessLog, DataKind, Outcome, StaffRole
-from tests.factories import CommercialUserFactory, StaffFactory
+from tests.factories import CommercialUserFactory, StaffFactory, UserFactory
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 CAVEAT = "unless retention is required by law"
@@ -77,6 +81,21 @@ def test_overview_shows_consent_counts_per_rule_and_next_purge(owner, owner_clie
     assert f"(in 27 days), {CAVEAT}" in text(response)
 
 
+def test_overview_counts_each_rule_and_the_deleted_awaiting_purge_apart(
+    owner, owner_client, history, now
+):
+    conversation_flag(
+        conversation=Conversation.objects.get(external_id="c-old"), flagged_at=now, scores={}
+    )
+    owner_client.post("/conversations/c-new/delete/")
+    page = text(owner_client.get("/"))
+    assert "2 in your history" in page
+    assert (
+        "Flagged by trust and safety 1 Shared for model training 0 "
+        "Not shared for training 1 Deleted, awaiting purge 1"
+    ) in page
+
+
 def test_overview_of_a_commercial_account_says_the_consumer_policy_does_not_apply_and_shows_no_dates(
     db, add_message, now
 ):
@@ -107,6 +126,40 @@ def test_conversation_list_shows_rows_newest_first_with_badge_date_and_timeline(
     assert "(in 29 days)" in body
     assert body.count('<svg class="timeline"') == 3
     assert "style=" not in body and "<script>" not in body
+
+
+@pytest.mark.parametrize("commercial", [False, True])
+def test_conversation_list_shows_dates_timelines_and_links_as_the_other_pages_do(
+    db, add_message, now, commercial
+):
+    # The list writes the date and timeline markup inline (an include per cell
+    # was too slow); it must stay what the shared partials write elsewhere.
+    user = CommercialUserFactory() if commercial else UserFactory()
+    add_message(user, now - timedelta(days=2), conversation="c-1", title="First")
+    add_message(user, now - timedelta(days=1), conversation="c:2~x", title="Second")
+    client = Client()
+    client.force_login(user)
+    body = client.get("/conversations/").content.decode()
+    rows = selectors.conversation_page(user=user, now=timezone.now()).rows
+    assert [row.id for row in rows] == ["c:2~x", "c-1"]
+    for row in rows:
+        last = render_to_string("dashboard/_date.html", {"d": row.last_activity})
+        assert f'<td data-label="Last activity">{last}</td>' in body
+        if commercial:
+            kept = "Governed by your commercial terms"
+        else:
+            kept = render_to_string(
+                "dashboard/_date.html",
+                {"d": row.retain_until, "caveat_on": True, "caveat": CAVEAT},
+            )
+            assert CAVEAT in kept
+        assert f'<td data-label="Kept until">{kept}</td>' in body
+        bar = render_to_string("dashboard/_timeline.html", {"t": row.timeline})
+        assert bool(bar) is not commercial
+        assert f'<td data-label="Timeline">{bar}</td>' in body
+        assert f'<a href="{reverse("dashboard:conversation", args=[row.id])}">' in body
+        delete = reverse("dashboard:conversation_delete", args=[row.id])
+        assert f'formaction="{delete}"' in body and f'hx-post="{delete}"' in body
 
 
 def test_conversation_list_filters_by_kind_rule_and_title(owner_client, history):
