@@ -74,6 +74,17 @@ def _email(value: str) -> str:
 
 Text = Annotated[str, Field(strict=True), AfterValidator(_storable)]
 Id = Annotated[str, Field(strict=True, min_length=1, max_length=128), AfterValidator(_storable)]
+
+
+def _one_path_segment(value: str) -> str:
+    if "/" in value:
+        raise ValueError(
+            "must not contain '/': a conversation id is one segment of the user's links"
+        )
+    return value
+
+
+ConversationId = Annotated[Id, AfterValidator(_one_path_segment)]
 EventId = Annotated[
     str, Field(strict=True, min_length=1, max_length=200), AfterValidator(_storable)
 ]
@@ -107,7 +118,7 @@ class AccountData(Schema):
 
 
 class ConversationData(Schema):
-    id: Id
+    id: ConversationId
     kind: Literal["chat", "coding_session"]
     title: Annotated[Text, Field(max_length=500)] = ""
 
@@ -122,7 +133,7 @@ class FeedbackData(Schema):
     id: Id
     kind: Literal["thumbs_up", "thumbs_down", "bug_report"]
     comment: Text = ""
-    conversation: Id | None = None
+    conversation: ConversationId | None = None
     excerpt: Text = ""
 
 
@@ -152,13 +163,13 @@ class MessageAdded(Event):
 class ConversationDeleted(Event):
     type: Literal["conversation.deleted"]
     account: Id
-    conversation: Id
+    conversation: ConversationId
 
 
 class ConversationFlagged(Event):
     type: Literal["conversation.flagged"]
     account: Id
-    conversation: Id
+    conversation: ConversationId
     scores: Annotated[dict[ScoreName, Score], Field(min_length=1, max_length=100)]
 
 

@@ -231,6 +231,28 @@ INVALID_EVENTS = {
         "must be an object",
     ),
     "title-too-long": (b.message_added(AT, title="t" * 501), "conversation.title", "at most 500"),
+    # A conversation id is a segment of the user's links: "/" would make one
+    # the user could not open.
+    "conversation-id-slash": (
+        b.message_added(AT, conversation="team/conv-1"),
+        "conversation.id",
+        "must not contain '/'",
+    ),
+    "deleted-conversation-slash": (
+        b.conversation_deleted(AT, conversation="a/b"),
+        "conversation",
+        "must not contain '/'",
+    ),
+    "flagged-conversation-slash": (
+        b.conversation_flagged(AT, conversation="a/b"),
+        "conversation",
+        "must not contain '/'",
+    ),
+    "feedback-conversation-slash": (
+        b.feedback_submitted(AT, conversation="a/b"),
+        "feedback.conversation",
+        "must not contain '/'",
+    ),
     "score-above-1": (
         b.conversation_flagged(AT, scores={"violence": 1.01}),
         "scores.violence",
