@@ -4,16 +4,19 @@ Each service records a fact and then rewrites the deadlines of exactly the rows
 whose facts changed (retention.services.deadlines).
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.selectors import consent_allowed
+from accounts.selectors import consent_allowed, consent_ledgers
 from retention.models import Conversation, DeletionReceipt, Feedback, Flag, Message, Rule
+from retention.policy import consent_at
 from retention.services.deadlines import (
     refresh_conversation_deadlines,
     refresh_feedback_deadlines,
@@ -79,6 +82,150 @@ def message_add(
     )
     refresh_conversation_deadlines(Conversation.objects.filter(pk=conversation.pk))
     return message
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """One message for messages_add_many: message_add's arguments, the
+    account by id."""
+
+    user_id: int
+    conversation_external_id: str
+    kind: str
+    title: str
+    message_external_id: str
+    role: str
+    content: str
+    sent_at: datetime
+
+
+class Refusal(StrEnum):
+    ANOTHER_ACCOUNT = "the conversation belongs to another account"
+    PURGED = "the conversation's content was already purged"
+    ID_TAKEN = "a different message with this id is already stored"
+
+
+class MessageRefused(Exception):
+    """messages_add_many: the message at `index` cannot be added."""
+
+    def __init__(self, index: int, refusal: Refusal):
+        super().__init__(f"message {index}: {refusal}")
+        self.index, self.refusal = index, refusal
+
+
+_MOVED_FIELDS = ["created_at", "last_activity_at", "shared_for_training", "title"]
+
+
+@transaction.atomic
+def messages_add_many(*, messages: Sequence[NewMessage]) -> int:
+    """message_add for each message in order, set-based: a few queries and one
+    deadline rewrite for the whole list instead of about ten statements and a
+    rewrite per message, leaving the same rows as message_add one by one
+    (tests/ingest/test_message_runs.py holds the two to the same outcome).
+
+    Unlike message_add, it checks what a caller would otherwise check before
+    each call, against the rows stored and the messages earlier in the list:
+    a message whose id is already stored with the same conversation, role,
+    content and time is a redelivery and is skipped; a different one under
+    that id, a conversation of another account, or a purged conversation
+    raises MessageRefused for the first such message, before anything is
+    written. Returns the number of messages stored."""
+    if not messages:
+        return 0
+    conversation_ids = {m.conversation_external_id for m in messages}
+    # Locked in primary key order, so concurrent lists lock in the same order.
+    conversations = {
+        conversation.external_id: conversation
+        for conversation in Conversation.objects.select_for_update()
+        .filter(external_id__in=conversation_ids)
+        .order_by("pk")
+    }
+    unknown = conversation_ids - conversations.keys()
+    purged = set(
+        DeletionReceipt.objects.filter(conversation_external_id__in=unknown).values_list(
+            "conversation_external_id", flat=True
+        )
+        if unknown
+        else ()
+    )
+    # Each message id known so far: its conversation's external id, role,
+    # content and time (external ids are unique, so they stand for the rows).
+    known = {
+        external_id: (conversation, role, content, sent_at)
+        for external_id, conversation, role, content, sent_at in Message.objects.filter(
+            external_id__in={m.message_external_id for m in messages}
+        ).values_list("external_id", "conversation__external_id", "role", "content", "sent_at")
+    }
+    ledgers = consent_ledgers(user_ids={m.user_id for m in messages})
+
+    # Walk the list as message_add would, on the rows in memory; nothing
+    # changes in the database until every message has passed.
+    created: dict[str, Conversation] = {}
+    changed: dict[str, Conversation] = {}  # stored rows whose fields moved
+    to_store: list[tuple[Conversation, NewMessage]] = []
+    for index, m in enumerate(messages):
+        conversation = conversations.get(m.conversation_external_id)
+        if conversation is not None and conversation.user_id != m.user_id:
+            raise MessageRefused(index, Refusal.ANOTHER_ACCOUNT)
+        earlier = known.get(m.message_external_id)
+        if earlier is not None:
+            if earlier == (m.conversation_external_id, m.role, m.content, m.sent_at):
+                continue
+            raise MessageRefused(index, Refusal.ID_TAKEN)
+        if conversation is None:
+            if m.conversation_external_id in purged:
+                raise MessageRefused(index, Refusal.PURGED)
+            conversation = Conversation(
+                user_id=m.user_id,
+                external_id=m.conversation_external_id,
+                kind=m.kind,
+                title=m.title,
+                created_at=m.sent_at,
+                last_activity_at=m.sent_at,
+                shared_for_training=consent_at(ledgers.get(m.user_id, ()), m.sent_at),
+                rule=Rule.NOT_SHARED,
+                public_rule=Rule.NOT_SHARED,
+            )
+            conversations[m.conversation_external_id] = conversation
+            created[m.conversation_external_id] = conversation
+        elif m.sent_at > conversation.last_activity_at:
+            conversation.last_activity_at = m.sent_at
+            conversation.shared_for_training = consent_at(ledgers.get(m.user_id, ()), m.sent_at)
+            if m.title:
+                conversation.title = m.title
+            if conversation.pk is not None:
+                changed[m.conversation_external_id] = conversation
+        elif m.sent_at < conversation.created_at:
+            conversation.created_at = m.sent_at
+            if conversation.pk is not None:
+                changed[m.conversation_external_id] = conversation
+        known[m.message_external_id] = (m.conversation_external_id, m.role, m.content, m.sent_at)
+        to_store.append((conversation, m))
+
+    if not to_store:
+        return 0
+    # In order of first message, as message_add would number them. Two lists
+    # creating the same conversation (or message) at once: the second insert
+    # waits for the first transaction and fails on the unique external id;
+    # the caller retries (ingest.services.events_ingest).
+    Conversation.objects.bulk_create(created.values())
+    if changed:
+        # Rows locked above: nobody else changed them since they were read.
+        Conversation.objects.bulk_update(changed.values(), _MOVED_FIELDS)
+    Message.objects.bulk_create(
+        Message(
+            conversation_id=conversation.pk,
+            external_id=m.message_external_id,
+            role=m.role,
+            content=m.content,
+            sent_at=m.sent_at,
+        )
+        for conversation, m in to_store
+    )
+    refresh_conversation_deadlines(
+        Conversation.objects.filter(pk__in={conversation.pk for conversation, _ in to_store})
+    )
+    return len(to_store)
 
 
 def conversations_delete(
