@@ -490,6 +490,7 @@ def main(argv=None) -> int:
             )
     with _admin(args.pg_url) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{RUN_DB}" WITH (FORCE)')
+        conn.execute(f'DROP DATABASE IF EXISTS "{SEED_DB}" WITH (FORCE)')
 
     ours, raw, naive = results["ours"], results["raw"], results["naive"]
     vs_raw = ours["seconds"] / raw["seconds"]
