@@ -344,7 +344,7 @@ def test_a_run_costs_the_same_statements_whatever_its_length():
 # --- concurrency (PostgreSQL: real row locks between two connections) ----------------------
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent writers")
 def test_concurrent_runs_creating_the_same_conversation_all_succeed():
     events_ingest(events=[b.account_upserted()])

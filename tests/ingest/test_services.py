@@ -416,7 +416,7 @@ def test_an_account_created_outside_the_import_can_be_upserted():
 # --- concurrency (PostgreSQL: real row locks between two connections) ----------------------------
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent writers")
 def test_the_same_new_event_in_two_concurrent_requests_is_applied_once():
     events_ingest(events=[b.account_upserted()])
@@ -445,7 +445,7 @@ def test_the_same_new_event_in_two_concurrent_requests_is_applied_once():
     assert Message.objects.count() == 1
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent writers")
 def test_concurrent_batches_creating_the_same_account_both_succeed():
     barrier = threading.Barrier(4)

@@ -67,7 +67,7 @@ def test_command_refuses_to_purge_in_the_future(due):
     assert Conversation.objects.count() == 3
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_command_that_loses_the_database_exits_with_one_line(due, monkeypatch):
     from django.db import OperationalError
 
