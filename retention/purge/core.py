@@ -353,8 +353,11 @@ def _drain_in_parallel(
     stop = threading.Event()
     failures: list[BaseException] = []
     guard = threading.Lock()
+    started = [threading.Event() for _ in range(connections)]
+    finished = [threading.Event() for _ in range(connections)]
 
-    def work() -> None:
+    def work(n: int) -> None:
+        started[n].set()
         after = None
         try:
             while not stop.is_set():
@@ -372,25 +375,35 @@ def _drain_in_parallel(
             stop.set()
         finally:
             connection.close()  # this thread's own connection
+            finished[n].set()
 
     threads = [
-        threading.Thread(target=work, name=f"purge-batches-{n}", daemon=True)
+        threading.Thread(target=work, args=(n,), name=f"purge-batches-{n}", daemon=True)
         for n in range(connections)
     ]
-    for thread in threads:
-        thread.start()
     try:
         for thread in threads:
-            thread.join()
+            thread.start()
+        for done in finished:
+            done.wait()
     except BaseException:
-        # A soft time limit or an interrupt lands in this thread: let the
-        # others finish the batch in hand, then fail the run.
+        # A soft time limit or an interrupt lands in this thread, possibly
+        # while it is still starting the others: every thread that runs
+        # finishes the batch in hand before the run is failed, so nothing
+        # outlives it. Events, not Thread.join(): CPython 3.12 marks a thread
+        # stopped when a signal interrupts a join of it, and joining it again
+        # then returns at once. A thread not running within the grace period
+        # was never spawned.
         stop.set()
-        for thread in threads:
-            thread.join()
+        for ran, done in zip(started, finished, strict=True):
+            if ran.wait(THREAD_START_GRACE_SECONDS):
+                done.wait()
         raise
     if failures:
         raise failures[0]
+
+
+THREAD_START_GRACE_SECONDS = 5.0
 
 
 def _purge_connections(requested: int | None) -> int:

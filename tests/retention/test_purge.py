@@ -1,6 +1,7 @@
 """The purge job (retention.purge): what goes, what stays, when, and proof."""
 
 import itertools
+import signal
 import threading
 from datetime import timedelta
 
@@ -583,3 +584,50 @@ def test_sqlite_purges_on_one_connection_whatever_is_asked(consumer, add_message
     _conversation(consumer, add_message, base, "c")
     assert purge_due(connections=4).conversations == 1
     assert not _exists("c")
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_soft_time_limit_during_a_parallel_run_fails_it_after_the_batches_in_hand(
+    monkeypatch, add_message, base
+):
+    """Celery's soft time limit is a signal whose handler raises in the main
+    thread, here while it waits for the batch threads."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    stays = _backlog_with_what_must_stay(add_message, base, due=20)
+
+    def soft_time_limit(signum, frame):
+        raise SoftTimeLimitExceeded()
+
+    previous = signal.signal(signal.SIGUSR1, soft_time_limit)
+    main = threading.main_thread().ident
+    fired = threading.Event()
+    real_delete = purge_core._delete_content
+
+    def delete_then_time_out(ids):
+        removed = real_delete(ids)
+        if not fired.is_set():
+            fired.set()
+            signal.pthread_kill(main, signal.SIGUSR1)
+        return removed
+
+    monkeypatch.setattr(purge_core, "_delete_content", delete_then_time_out)
+    try:
+        with pytest.raises(SoftTimeLimitExceeded):
+            purge_due(batch_size=2, connections=2)
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+
+    gone = 20 - Conversation.objects.filter(external_id__startswith="due").count()
+    assert 0 < gone < 20  # the batches in hand finished; the run stopped there
+    for conversation in Conversation.objects.all():
+        assert conversation.messages.count() == 2
+    assert verify_receipt_chain() == (gone, None)
+    failed = PurgeRun.objects.get(status=PurgeRun.Status.FAILED)
+    assert failed.conversations_purged == gone and "SoftTimeLimitExceeded" in failed.error
+
+    monkeypatch.setattr(purge_core, "_delete_content", real_delete)
+    assert purge_due(batch_size=2, connections=2).conversations == 20 - gone
+    assert set(Conversation.objects.values_list("external_id", flat=True)) == stays
+    assert verify_receipt_chain() == (20, None)
