@@ -32,8 +32,8 @@ def enforce_retention(
     cutoff so workers on other hosts share the work; this run purges alongside
     them and holds the one-run-at-a-time lock."""
     cutoff = datetime.fromisoformat(now) if now else timezone.now()
-    workers = fan_out if fan_out is not None else getattr(settings, "RETENTION_FANOUT_WORKERS", 0)
-    threshold = getattr(settings, "RETENTION_FANOUT_BATCHES", 20) * batch_size
+    workers = fan_out if fan_out is not None else settings.RETENTION_FANOUT_WORKERS
+    threshold = settings.RETENTION_FANOUT_BATCHES * batch_size
     if workers and due_counts(cutoff=cutoff).conversations > threshold:
         for _ in range(workers):
             purge_batch.delay_on_commit(cutoff=cutoff.isoformat(), batch_size=batch_size)

@@ -323,25 +323,52 @@ def _close_interrupted_runs() -> int:
     return closed
 
 
-def _drain(batch, *, cutoff, batch_size, report, total: BatchResult, lock, progress) -> None:
-    resume = {"after": None} if batch is purge_batch else {}
-    while True:
-        result = batch(cutoff=cutoff, batch_size=batch_size, **resume)
-        if resume:
-            resume["after"] = result.last_key
-        done = result.conversations + result.scores + result.feedback
-        if not done:
-            return
-        total.add(result)
-        report.batches += 1
-        lock.renew()
-        if progress is not None:
-            progress(done)
+@dataclass
+class _Tally:
+    """Adds each batch's result to a run's totals; shared by the batch
+    threads of a parallel run, hence the lock."""
+
+    report: PurgeReport
+    total: BatchResult
+    progress: Progress | None = None
+    renew: Callable[[], None] = lambda: None  # the run lock's lease (SQLite)
+    guard: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, result: BatchResult, items: int) -> None:
+        with self.guard:
+            self.total.add(result)
+            self.report.batches += 1
+        self.renew()
+        if self.progress is not None:
+            self.progress(items)
 
 
-def _drain_in_parallel(
-    *, cutoff, batch_size, connections: int, report, total: BatchResult, progress
+def _drain(
+    batch,
+    *,
+    cutoff,
+    batch_size,
+    tally: _Tally,
+    stop: threading.Event | None = None,
+    max_batches: int | None = None,
 ) -> None:
+    """Run `batch` until it finds nothing left (or `stop` is set, or
+    `max_batches` have run). Conversation batches resume after the last key
+    of the previous one, so they never rescan what this loop left behind."""
+    after, batches = None, 0
+    while not (stop is not None and stop.is_set()) and (
+        max_batches is None or batches < max_batches
+    ):
+        resume = {"after": after} if batch is purge_batch else {}
+        result = batch(cutoff=cutoff, batch_size=batch_size, **resume)
+        items = result.conversations + result.scores + result.feedback
+        if not items:
+            return
+        after, batches = result.last_key, batches + 1
+        tally(result, items)
+
+
+def _drain_in_parallel(*, cutoff, batch_size, connections: int, tally: _Tally) -> None:
     """Conversation batches on `connections` database connections at once
     (threads, each with its own connection), as fan-out workers on several
     hosts would: their claims are disjoint (SKIP LOCKED), deletes run side by
@@ -352,24 +379,13 @@ def _drain_in_parallel(
     or rolled back whole) and is raised here."""
     stop = threading.Event()
     failures: list[BaseException] = []
-    guard = threading.Lock()
     started = [threading.Event() for _ in range(connections)]
     finished = [threading.Event() for _ in range(connections)]
 
     def work(n: int) -> None:
         started[n].set()
-        after = None
         try:
-            while not stop.is_set():
-                result = purge_batch(cutoff=cutoff, batch_size=batch_size, after=after)
-                if not result.conversations:
-                    return
-                after = result.last_key
-                with guard:
-                    total.add(result)
-                    report.batches += 1
-                if progress is not None:
-                    progress(result.conversations)
+            _drain(purge_batch, cutoff=cutoff, batch_size=batch_size, tally=tally, stop=stop)
         except BaseException as exc:
             failures.append(exc)
             stop.set()
@@ -412,7 +428,7 @@ def _purge_connections(requested: int | None) -> int:
     if not sql.is_postgresql():
         return 1
     if requested is None:
-        requested = getattr(settings, "RETENTION_PURGE_CONNECTIONS", 1)
+        requested = settings.RETENTION_PURGE_CONNECTIONS
     return max(1, requested)
 
 
@@ -478,30 +494,17 @@ def purge_due(
         run = PurgeRun.objects.create(cutoff=cutoff, status=PurgeRun.Status.RUNNING)
         report = PurgeReport(run_id=run.pk, cutoff=cutoff, status=PurgeRun.Status.RUNNING)
         total = BatchResult()
+        tally = _Tally(report, total, progress=progress, renew=lock.renew)
         try:
             parallel = _purge_connections(connections)
+            batches = (purge_batch, purge_scores_batch, purge_feedback_batch)
             if parallel > 1:
                 _drain_in_parallel(
-                    cutoff=cutoff,
-                    batch_size=batch_size,
-                    connections=parallel,
-                    report=report,
-                    total=total,
-                    progress=progress,
+                    cutoff=cutoff, batch_size=batch_size, connections=parallel, tally=tally
                 )
-            batches = (purge_scores_batch, purge_feedback_batch)
-            if parallel == 1:
-                batches = (purge_batch, *batches)
+                batches = batches[1:]
             for batch in batches:
-                _drain(
-                    batch,
-                    cutoff=cutoff,
-                    batch_size=batch_size,
-                    report=report,
-                    total=total,
-                    lock=lock,
-                    progress=progress,
-                )
+                _drain(batch, cutoff=cutoff, batch_size=batch_size, tally=tally)
         except BaseException as exc:
             # Committed batches stay committed (with their receipts); the one
             # that failed rolled back whole. Record what was done, then fail.
@@ -545,15 +548,14 @@ def purge_backlog_slice(
     run = PurgeRun.objects.create(cutoff=cutoff, status=PurgeRun.Status.RUNNING)
     report = PurgeReport(run_id=run.pk, cutoff=cutoff, status=PurgeRun.Status.RUNNING)
     total = BatchResult()
-    after = None
     try:
-        while report.batches < max_batches:
-            result = purge_batch(cutoff=cutoff, batch_size=batch_size, after=after)
-            if not result.conversations:
-                break
-            after = result.last_key
-            total.add(result)
-            report.batches += 1
+        _drain(
+            purge_batch,
+            cutoff=cutoff,
+            batch_size=batch_size,
+            tally=_Tally(report, total),
+            max_batches=max_batches,
+        )
     except BaseException as exc:
         _fill(report, total)
         _finish(run, report, PurgeRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
