@@ -18,9 +18,9 @@ The chat service delivers at least once and not always in order, so:
 Each event type maps to one existing domain service; this module only looks
 up the rows an event names and checks that they belong together. Consecutive
 `message.added` events (nearly all of the traffic) are applied together by
-`messages_add_many`, which leaves what `message_add` one by one would, in a
-few queries instead of about ten statements and a deadline rewrite per
-message; a lone one, and every other type, is applied event by event.
+`messages_add_many`, in a few queries and one deadline rewrite per run rather
+than about ten statements and a rewrite per message; every other type is
+applied event by event.
 """
 
 import logging
@@ -48,16 +48,14 @@ from ingest.schemas import (
     event_validate,
     json_loads,
 )
-from retention.models import Conversation, DeletionReceipt, Feedback, Message
+from retention.models import Conversation, DeletionReceipt, Feedback
 from retention.services.conversations import (
-    ConversationPurged,
     MessageRefused,
     NewMessage,
     Refusal,
     conversation_flag,
     conversations_delete,
     feedback_submit,
-    message_add,
     messages_add_many,
 )
 from retention.services.deadlines import refresh_conversation_deadlines
@@ -175,12 +173,10 @@ def _apply(events: list[AnyEvent]) -> IngestResult:
             if first_seen[event.id] == index and event.id in claimed
         ]
         # Leaving the atomic block by an exception (IngestRejected) rolls back
-        # the batch. Runs and events keep their order. A lone message gains
-        # nothing from the set-based path and keeps message_add's, the one
-        # every other caller takes.
+        # the batch. Runs and events keep their order.
         for is_message, group in groupby(todo, key=lambda item: type(item[1]) is MessageAdded):
             run = list(group)
-            if is_message and len(run) > 1:
+            if is_message:
                 _messages_added(run)
                 continue
             for index, event in run:
@@ -299,39 +295,10 @@ def _basis_rederive(*, user: User, since: datetime) -> None:
         refresh_conversation_deadlines(affected)
 
 
-def _message_added(event: MessageAdded) -> None:
-    user = _account(event.account)
-    conversation = _own_conversation(user, event.conversation.id, "conversation.id")
-    stored = Message.objects.filter(external_id=event.message.id).first()
-    if stored is not None:
-        same = (
-            conversation is not None
-            and stored.conversation_id == conversation.pk
-            and (stored.role, stored.content, stored.sent_at)
-            == (event.message.role, event.message.content, event.at)
-        )
-        if same:
-            return  # redelivered under a new event id: already stored
-        raise _message_id_taken()
-    try:
-        message_add(
-            user=user,
-            conversation_external_id=event.conversation.id,
-            kind=event.conversation.kind,
-            title=event.conversation.title,
-            message_external_id=event.message.id,
-            role=event.message.role,
-            content=event.message.content,
-            sent_at=event.at,
-        )
-    except ConversationPurged:
-        raise _resumes_purged() from None
-
-
 def _messages_added(run: list[tuple[int, MessageAdded]]) -> None:
     """Consecutive message.added events (with their batch indexes), applied
-    as _message_added one by one would: the same rows, and the same error for
-    the first event that fails. Raises IngestRejected."""
+    together: the same rows as one by one, and the error of the first event
+    that fails. Raises IngestRejected."""
     users = dict(
         User.objects.filter(external_id__in={event.account for _, event in run}).values_list(
             "external_id", "pk"
@@ -513,7 +480,6 @@ def events_import(*, lines: Iterable[bytes], chunk_size: int = MAX_EVENTS) -> Im
 _APPLY: dict[type, Callable] = {
     AccountUpserted: _account_upserted,
     ConsentChanged: _consent_changed,
-    MessageAdded: _message_added,
     ConversationDeleted: _conversation_deleted,
     ConversationFlagged: _conversation_flagged,
     FeedbackSubmitted: _feedback_submitted,

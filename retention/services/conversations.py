@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.selectors import consent_allowed, consent_ledgers
+from accounts.selectors import consent_ledgers
 from retention.models import Conversation, DeletionReceipt, Feedback, Flag, Message, Rule
 from retention.policy import consent_at
 from retention.services.deadlines import (
@@ -26,62 +26,6 @@ from retention.services.deadlines import (
 
 class ConversationPurged(Exception):
     """The conversation's content was already purged; it cannot be revived."""
-
-
-@transaction.atomic
-def message_add(
-    *,
-    user: User,
-    conversation_external_id: str,
-    kind: str,
-    title: str,
-    message_external_id: str,
-    role: str,
-    content: str,
-    sent_at: datetime,
-) -> Message:
-    """The first message creates the conversation (new); a later one resumes it.
-    A message older than the last activity is stored but does not move the
-    activity (or the basis) back."""
-    conversation = (
-        Conversation.objects.select_for_update()
-        .filter(external_id=conversation_external_id)
-        .first()
-    )
-    if conversation is None:
-        if DeletionReceipt.objects.filter(
-            conversation_external_id=conversation_external_id
-        ).exists():
-            raise ConversationPurged(conversation_external_id)
-        conversation = Conversation.objects.create(
-            user=user,
-            external_id=conversation_external_id,
-            kind=kind,
-            title=title,
-            created_at=sent_at,
-            last_activity_at=sent_at,
-            shared_for_training=consent_allowed(user_id=user.pk, at=sent_at),
-            rule=Rule.NOT_SHARED,
-            public_rule=Rule.NOT_SHARED,
-        )
-    elif sent_at > conversation.last_activity_at:
-        conversation.last_activity_at = sent_at
-        conversation.shared_for_training = consent_allowed(user_id=user.pk, at=sent_at)
-        if title:
-            conversation.title = title
-        conversation.save(update_fields=["last_activity_at", "shared_for_training", "title"])
-    elif sent_at < conversation.created_at:
-        conversation.created_at = sent_at
-        conversation.save(update_fields=["created_at"])
-    message = Message.objects.create(
-        conversation=conversation,
-        external_id=message_external_id,
-        role=role,
-        content=content,
-        sent_at=sent_at,
-    )
-    refresh_conversation_deadlines(Conversation.objects.filter(pk=conversation.pk))
-    return message
 
 
 @dataclass(frozen=True)
@@ -117,21 +61,22 @@ _MOVED_FIELDS = ["created_at", "last_activity_at", "shared_for_training", "title
 
 
 @transaction.atomic
-def messages_add_many(*, messages: Sequence[NewMessage]) -> int:
-    """message_add for each message in order, set-based: a few queries and one
-    deadline rewrite for the whole list instead of about ten statements and a
-    rewrite per message, leaving the same rows as message_add one by one
+def messages_add_many(*, messages: Sequence[NewMessage]) -> list[Message]:
+    """Messages in order, set-based: a few queries and one deadline rewrite
+    for the whole list, leaving the same rows as the messages one by one
     (tests/ingest/test_message_runs.py holds the two to the same outcome).
+    The first message of a conversation creates it; a later one resumes it
+    (activity, the basis at that time, the title if given); an older one is
+    stored without moving the activity back, only the start.
 
-    Unlike message_add, it checks what a caller would otherwise check before
-    each call, against the rows stored and the messages earlier in the list:
-    a message whose id is already stored with the same conversation, role,
+    Checked against the rows stored and the messages earlier in the list: a
+    message whose id is already stored with the same conversation, role,
     content and time is a redelivery and is skipped; a different one under
     that id, a conversation of another account, or a purged conversation
     raises MessageRefused for the first such message, before anything is
-    written. Returns the number of messages stored."""
+    written. Returns the messages stored."""
     if not messages:
-        return 0
+        return []
     conversation_ids = {m.conversation_external_id for m in messages}
     # Locked in primary key order, so concurrent lists lock in the same order.
     conversations = {
@@ -158,7 +103,7 @@ def messages_add_many(*, messages: Sequence[NewMessage]) -> int:
     }
     ledgers = consent_ledgers(user_ids={m.user_id for m in messages})
 
-    # Walk the list as message_add would, on the rows in memory; nothing
+    # Walk the list in order, on the rows in memory; nothing
     # changes in the database until every message has passed.
     created: dict[str, Conversation] = {}
     changed: dict[str, Conversation] = {}  # stored rows whose fields moved
@@ -203,8 +148,8 @@ def messages_add_many(*, messages: Sequence[NewMessage]) -> int:
         to_store.append((conversation, m))
 
     if not to_store:
-        return 0
-    # In order of first message, as message_add would number them. Two lists
+        return []
+    # In order of first message, as one by one would number them. Two lists
     # creating the same conversation (or message) at once: the second insert
     # waits for the first transaction and fails on the unique external id;
     # the caller retries (ingest.services.events_ingest).
@@ -212,7 +157,7 @@ def messages_add_many(*, messages: Sequence[NewMessage]) -> int:
     if changed:
         # Rows locked above: nobody else changed them since they were read.
         Conversation.objects.bulk_update(changed.values(), _MOVED_FIELDS)
-    Message.objects.bulk_create(
+    stored = Message.objects.bulk_create(
         Message(
             conversation_id=conversation.pk,
             external_id=m.message_external_id,
@@ -225,7 +170,43 @@ def messages_add_many(*, messages: Sequence[NewMessage]) -> int:
     refresh_conversation_deadlines(
         Conversation.objects.filter(pk__in={conversation.pk for conversation, _ in to_store})
     )
-    return len(to_store)
+    return stored
+
+
+def message_add(
+    *,
+    user: User,
+    conversation_external_id: str,
+    kind: str,
+    title: str,
+    message_external_id: str,
+    role: str,
+    content: str,
+    sent_at: datetime,
+) -> Message:
+    """One message (messages_add_many of one): the first creates the
+    conversation, a later one resumes it, an older one is stored without
+    moving the activity (or the basis) back. Raises ConversationPurged when
+    the conversation's content was purged, MessageRefused for a conversation
+    of another account or a different message under a stored id; an
+    identical redelivery returns the stored message."""
+    message = NewMessage(
+        user_id=user.pk,
+        conversation_external_id=conversation_external_id,
+        kind=kind,
+        title=title,
+        message_external_id=message_external_id,
+        role=role,
+        content=content,
+        sent_at=sent_at,
+    )
+    try:
+        stored = messages_add_many(messages=[message])
+    except MessageRefused as exc:
+        if exc.refusal is Refusal.PURGED:
+            raise ConversationPurged(conversation_external_id) from None
+        raise
+    return stored[0] if stored else Message.objects.get(external_id=message_external_id)
 
 
 def conversations_delete(

@@ -1,6 +1,7 @@
 """Consecutive message.added events are applied together (set-based): the
 outcome, rows and errors alike, is what the same events give one by one,
-each in its own request, which takes message_add, the per-event path."""
+each in its own request and transaction, so the run's state kept in memory
+is held to the state the database keeps between requests."""
 
 import itertools
 import threading
