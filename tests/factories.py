@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import factory
 
 from accounts.models import AccountType, Plan, User
+from retention.models import DeletionReceipt, Rule
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -32,3 +33,22 @@ class StaffFactory(UserFactory):
 
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
+
+
+class DeletionReceiptFactory(factory.django.DjangoModelFactory):
+    """A receipt as the purge leaves it, the conversation row being gone.
+    The hashes are placeholders: a chain of these does not verify."""
+
+    class Meta:
+        model = DeletionReceipt
+
+    sequence = factory.Sequence(lambda n: n + 1)
+    user = factory.SubFactory(UserFactory)
+    conversation_external_id = factory.Sequence(lambda n: f"purged-{n}")
+    kind = "chat"
+    rule = Rule.NOT_SHARED
+    retain_until = utc(2026, 2, 1)
+    purged_at = utc(2026, 2, 2)
+    messages_removed = 1
+    previous_hash = "0" * 64
+    receipt_hash = factory.LazyAttribute(lambda receipt: f"{receipt.sequence:064d}")

@@ -17,8 +17,8 @@ from hypothesis.extra.django import TestCase
 from accounts.models import ConsentChange, ConsentSource, User
 from ingest.models import IngestedEvent
 from ingest.services import IngestRejected, IngestResult, events_ingest
-from retention.models import Conversation, DeletionReceipt, Message, Rule
-from tests.factories import utc
+from retention.models import Conversation, Message, Rule
+from tests.factories import DeletionReceiptFactory, utc
 from tests.ingest import builders as b
 
 _fresh = itertools.count(1)
@@ -89,22 +89,6 @@ def _batch_equals_one_by_one(events: list[dict]) -> Outcome:
     return got
 
 
-def _purged(user: User, external_id: str) -> None:
-    """A receipt as the purge leaves it, the conversation row being gone."""
-    DeletionReceipt.objects.create(
-        sequence=DeletionReceipt.objects.count() + 1,
-        user=user,
-        conversation_external_id=external_id,
-        kind="chat",
-        rule=Rule.NOT_SHARED,
-        retain_until=utc(2026, 2, 1),
-        purged_at=utc(2026, 2, 2),
-        messages_removed=1,
-        previous_hash="0" * 64,
-        receipt_hash=f"{external_id:0>64}"[-64:],
-    )
-
-
 def _consent(account: str, allowed: bool, at: str) -> None:
     # Straight into the ledger: consent_record would skip a repeat of the
     # value in force, and the ties below need both entries.
@@ -139,7 +123,9 @@ def _history() -> None:
     _consent("bob", False, "2026-01-04T00:00:00Z")  # same instant, recorded later: in force
     _consent("bob", True, "2026-01-06T00:00:00Z")
     _consent("carol", True, "2026-01-02T00:00:00Z")
-    _purged(User.objects.get(external_id="alice"), "c-gone")
+    DeletionReceiptFactory(
+        user=User.objects.get(external_id="alice"), conversation_external_id="c-gone"
+    )
 
 
 MOMENTS = (

@@ -11,8 +11,8 @@ from accounts.models import ConsentChange, ConsentSource, User
 from ingest import services
 from ingest.models import IngestedEvent
 from ingest.services import IngestRejected, IngestResult, events_ingest
-from retention.models import Conversation, DeletionReceipt, Feedback, Flag, Message, Rule
-from tests.factories import UserFactory, utc
+from retention.models import Conversation, Feedback, Flag, Message, Rule
+from tests.factories import DeletionReceiptFactory, UserFactory, utc
 from tests.ingest import builders as b
 
 pytestmark = pytest.mark.django_db
@@ -289,25 +289,11 @@ def test_an_email_of_another_account_is_rejected():
     ]
 
 
-def _purged(user: User, external_id: str) -> None:
-    """A receipt as the purge leaves it, the conversation row being gone."""
-    DeletionReceipt.objects.create(
-        sequence=DeletionReceipt.objects.count() + 1,
-        user=user,
-        conversation_external_id=external_id,
-        kind="chat",
-        rule=Rule.NOT_SHARED,
-        retain_until=utc(2026, 2, 1),
-        purged_at=utc(2026, 2, 2),
-        messages_removed=3,
-        previous_hash="0" * 64,
-        receipt_hash=f"{external_id:0>64}"[-64:],
-    )
-
-
 def test_purged_conversations_cannot_be_resumed_or_flagged_but_deletion_and_feedback_are_fine():
     events_ingest(events=[b.account_upserted()])
-    _purged(User.objects.get(external_id="acct-1"), "gone")
+    DeletionReceiptFactory(
+        user=User.objects.get(external_id="acct-1"), conversation_external_id="gone"
+    )
     assert _rejected([b.message_added("2026-03-01T00:00:00Z", conversation="gone")]) == [
         (
             0,
@@ -331,7 +317,9 @@ def test_purged_conversations_cannot_be_resumed_or_flagged_but_deletion_and_feed
 
 def test_a_purged_conversation_of_another_account_is_not_acknowledged():
     events_ingest(events=[b.account_upserted("alice"), b.account_upserted("mallory")])
-    _purged(User.objects.get(external_id="alice"), "alice-gone")
+    DeletionReceiptFactory(
+        user=User.objects.get(external_id="alice"), conversation_external_id="alice-gone"
+    )
     event = b.conversation_deleted(
         "2026-03-01T00:00:00Z", account="mallory", conversation="alice-gone"
     )
