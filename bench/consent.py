@@ -32,7 +32,6 @@ Needs a PostgreSQL server (--pg-url, default $PGURL or postgres://postgres@127.0
 import argparse
 import json
 import os
-import secrets
 import shutil
 import statistics
 import sys
@@ -44,7 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.load import create_database, drop_database  # noqa: E402
+from bench.load import bench_environment, create_database, drop_database  # noqa: E402
 
 FLIPS = ("flip form", "flip htmx", "flip api")
 
@@ -123,16 +122,7 @@ def seed(*, small: int, large: int):
 def main(argv=None) -> int:
     args = parse_args(argv)
     var_dir = Path(tempfile.mkdtemp(prefix="portal-bench-consent-"))
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "bench.settings",
-            "DATABASE_URL": f"{args.pg_url.rstrip('/')}/{args.database}",
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "DEBUG": "0",
-            "PORTAL_VAR_DIR": str(var_dir),
-            "LOG_LEVEL": "WARNING",
-        }
-    )
+    os.environ.update(bench_environment(args.pg_url, args.database, var_dir))
     load_before = os.getloadavg()
     started = time.monotonic()
     create_database(args.pg_url, args.database)

@@ -74,7 +74,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.load import create_database, drop_database  # noqa: E402
+from bench.load import bench_environment, create_database, drop_database  # noqa: E402
 
 # The tables the ingest writes; both variants must leave the same rows in them.
 TABLES = (
@@ -364,15 +364,7 @@ def main(argv=None) -> int:
     (var_dir / "staticfiles").mkdir()  # the API serves no static files; whitenoise wants the dir
     token = secrets.token_urlsafe(32)
     os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "bench.settings",
-            "DATABASE_URL": f"{args.pg_url.rstrip('/')}/{args.database}",
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "DEBUG": "0",
-            "PORTAL_VAR_DIR": str(var_dir),
-            "LOG_LEVEL": "WARNING",
-            "PORTAL_INGEST_TOKEN": token,
-        }
+        bench_environment(args.pg_url, args.database, var_dir, PORTAL_INGEST_TOKEN=token)
     )
     load_before = os.getloadavg()
     started = time.monotonic()

@@ -140,6 +140,21 @@ def database_exists(pg_url: str, name: str) -> bool:
         return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
 
 
+def bench_environment(pg_url: str, database: str, var_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a benchmark that serves the product: bench/settings.py
+    (production settings, DEBUG off) on `database`, a throwaway secret, its
+    files under `var_dir`, quiet logs; `extra` on top."""
+    return {
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DATABASE_URL": f"{pg_url.rstrip('/')}/{database}",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "DEBUG": "0",
+        "PORTAL_VAR_DIR": str(var_dir),
+        "LOG_LEVEL": "WARNING",
+        **extra,
+    }
+
+
 def drop_database(pg_url: str, name: str) -> None:
     from psycopg import sql
 
@@ -410,13 +425,9 @@ def main(argv=None) -> int:
     var_dir = Path(tempfile.mkdtemp(prefix="portal-bench-load-"))
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "DATABASE_URL": f"{args.pg_url.rstrip('/')}/{args.database}",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "DEBUG": "0",
-        "PORTAL_VAR_DIR": str(var_dir),
-        "CONN_MAX_AGE": str(args.conn_max_age),
-        "LOG_LEVEL": "WARNING",
+        **bench_environment(
+            args.pg_url, args.database, var_dir, CONN_MAX_AGE=str(args.conn_max_age)
+        ),
     }
     os.environ.update(env)
     load_before = os.getloadavg()
