@@ -2,18 +2,16 @@
 
 Account facts (external id, type, plan) come from the chat service and drive
 deadlines, so they are read-only here; the consent ledger is read-only for
-everyone. Privacy admins may place a legal hold on accounts (action below).
+everyone. Legal holds on accounts are added to this list by retention.admin
+(this app knows nothing of retention).
 """
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
-from django.db.models import Exists, OuterRef
 
 from accounts.models import ConsentChange, User
-from retention.models import LegalHold
-from support.admin_holds import run_hold_action
-from support.admin_tools import PortalModelAdmin, ReadOnlyAdminMixin, accounts_matching
+from staff.admin_tools import PortalModelAdmin, ReadOnlyAdminMixin, accounts_matching
 
 
 class PortalUserCreationForm(AdminUserCreationForm):
@@ -33,29 +31,6 @@ class PortalUserChangeForm(UserChangeForm):
         field_classes: dict = {}
 
 
-class AccountHoldFilter(admin.SimpleListFilter):
-    title = "legal hold on account"
-    parameter_name = "account_hold"
-
-    def lookups(self, request, model_admin):
-        return (("yes", "On hold"), ("no", "Not on hold"))
-
-    def queryset(self, request, queryset):
-        if self.value() == "yes":
-            return queryset.filter(account_on_hold=True)
-        if self.value() == "no":
-            return queryset.filter(account_on_hold=False)
-        return queryset
-
-
-def _active_account_hold():
-    return Exists(
-        LegalHold.objects.filter(
-            user_id=OuterRef("pk"), released_at=None, scope=LegalHold.Scope.ACCOUNT
-        )
-    )
-
-
 @admin.register(User)
 class UserAdmin(PortalModelAdmin, DjangoUserAdmin):
     form = PortalUserChangeForm
@@ -69,10 +44,9 @@ class UserAdmin(PortalModelAdmin, DjangoUserAdmin):
         "account_type",
         "plan",
         "is_staff",
-        "on_hold",
         "date_joined",
     )
-    list_filter = ("account_type", "plan", AccountHoldFilter, "is_staff", "is_superuser", "groups")
+    list_filter = ("account_type", "plan", "is_staff", "is_superuser", "groups")
     ordering = ("-id",)
     readonly_fields = ("external_id", "account_type", "plan", "last_login", "date_joined")
     fieldsets = (
@@ -94,43 +68,12 @@ class UserAdmin(PortalModelAdmin, DjangoUserAdmin):
         ),
     )
     filter_horizontal = ("groups", "user_permissions")
-    actions = ["place_account_hold"]
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
         if not term:
             return queryset, False
         return queryset.filter(pk__in=accounts_matching(term)), False
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(account_on_hold=_active_account_hold())
-
-    @admin.display(boolean=True, description="On hold", ordering="account_on_hold")
-    def on_hold(self, obj) -> bool:
-        return obj.account_on_hold
-
-    def has_hold_permission(self, request) -> bool:
-        return request.user.has_perm("retention.add_legalhold")
-
-    @admin.action(permissions=["hold"], description="Place a legal hold on the selected accounts")
-    def place_account_hold(self, request, queryset):
-        from retention.services.holds import legal_hold_place
-
-        return run_hold_action(
-            self,
-            request,
-            queryset,
-            action="place_account_hold",
-            title="Place a legal hold on these accounts",
-            explanation=(
-                "While the hold is active nothing of these accounts is purged; their "
-                "deadlines are recomputed now. The account's owner is not told."
-            ),
-            apply_one=lambda user, reason: legal_hold_place(
-                user=user, reason=reason, placed_by=request.user
-            ),
-            done="Legal hold placed",
-        )
 
 
 @admin.register(ConsentChange)

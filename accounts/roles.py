@@ -16,17 +16,30 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.contrib.auth.models import Group
+from django.db import models
+
 if TYPE_CHECKING:
     from django.apps.registry import Apps
 
     from accounts.models import User
 
+
+class StaffRole(models.TextChoices):
+    """Who made a request, as the staff access log records it."""
+
+    SUPPORT_AGENT = "support_agent", "Support agent"
+    PRIVACY_ADMIN = "privacy_admin", "Privacy admin"
+    END_USER = "end_user", "End user"
+    ANONYMOUS = "anonymous", "Anonymous"
+
+
 PRIVACY_ADMINS = "Privacy admins"
 SUPPORT_AGENTS = "Support agents"
 
-# The one permission of the support console (declared on support.AccessLog).
+# The one permission of the support console (declared on staff.AccessLog).
 SUPPORT_CONSOLE_CODENAME = "use_console"
-SUPPORT_CONSOLE_PERMISSION = f"support.{SUPPORT_CONSOLE_CODENAME}"
+SUPPORT_CONSOLE_PERMISSION = f"staff.{SUPPORT_CONSOLE_CODENAME}"
 
 # Every model of the product a privacy admin may look at, as (app_label, model).
 VIEWABLE_MODELS: tuple[tuple[str, str], ...] = (
@@ -46,7 +59,7 @@ VIEWABLE_MODELS: tuple[tuple[str, str], ...] = (
     ("retention", "deletionreceipt"),
     ("retention", "purgestatistic"),
     ("retention", "purgerun"),
-    ("support", "accesslog"),
+    ("staff", "accesslog"),
     ("ingest", "ingestedevent"),
 )
 
@@ -58,11 +71,11 @@ PRIVACY_ADMIN_PERMISSIONS: frozenset[tuple[str, str]] = frozenset(
         ("retention", "add_legalhold"),
         ("retention", "change_legalhold"),
         ("retention", "change_policysettings"),
-        ("support", SUPPORT_CONSOLE_CODENAME),
+        ("staff", SUPPORT_CONSOLE_CODENAME),
     }
 )
 SUPPORT_AGENT_PERMISSIONS: frozenset[tuple[str, str]] = frozenset(
-    {("support", SUPPORT_CONSOLE_CODENAME)}
+    {("staff", SUPPORT_CONSOLE_CODENAME)}
 )
 
 GROUP_PERMISSIONS: dict[str, frozenset[tuple[str, str]]] = {
@@ -72,7 +85,7 @@ GROUP_PERMISSIONS: dict[str, frozenset[tuple[str, str]]] = {
 
 _CUSTOM_PERMISSION_NAMES = {
     (
-        "support",
+        "staff",
         SUPPORT_CONSOLE_CODENAME,
     ): "Can use the support console (read-only account lookups)",
 }
@@ -110,8 +123,6 @@ def can_use_console(user: User | None) -> bool:
 
 def role_of(user: User | None) -> str:
     """The access-log role of whoever made a request."""
-    from support.models import StaffRole
-
     if user is None or not user.is_authenticated:
         return StaffRole.ANONYMOUS
     if is_privacy_admin(user):
@@ -124,8 +135,6 @@ def role_of(user: User | None) -> str:
 def staff_role_grant(*, user: User, group_name: str) -> None:
     """Put `user` in a role group. Privacy admins become staff (Django admin);
     support agents are never staff, so Django admin stays closed to them."""
-    from django.contrib.auth.models import Group
-
     if group_name not in GROUP_PERMISSIONS:
         raise ValueError(f"Unknown role group {group_name!r}.")
     user.groups.add(Group.objects.get(name=group_name))
@@ -139,10 +148,23 @@ def groups_sync(apps: Apps) -> None:
     """Create both groups with exactly their permission sets (idempotent).
 
     Permissions are normally created after migrations (post_migrate); this
-    creates the ones it needs first so a fresh database gets complete groups."""
+    creates the ones it needs first so a fresh database gets complete groups.
+    A permission of a model the historical state `apps` does not have yet is
+    left out: the migration that brings the model syncs the groups again
+    (accounts 0004 after the access log moved to `staff`)."""
     content_type_model = apps.get_model("contenttypes", "ContentType")
     permission_model = apps.get_model("auth", "Permission")
     group_model = apps.get_model("auth", "Group")
+
+    def known(app_label: str, model: str) -> bool:
+        try:
+            apps.get_model(app_label, model)
+        except LookupError:
+            return False
+        return True
+
+    def model_of(codename: str) -> str:
+        return "accesslog" if codename == SUPPORT_CONSOLE_CODENAME else codename.split("_", 1)[1]
 
     def permission(app_label: str, codename: str):
         if codename == SUPPORT_CONSOLE_CODENAME:
@@ -159,7 +181,13 @@ def groups_sync(apps: Apps) -> None:
 
     for group_name, perms in GROUP_PERMISSIONS.items():
         group, _ = group_model.objects.get_or_create(name=group_name)
-        group.permissions.set([permission(app, codename) for app, codename in sorted(perms)])
+        group.permissions.set(
+            [
+                permission(app, codename)
+                for app, codename in sorted(perms)
+                if known(app, model_of(codename))
+            ]
+        )
 
 
 def groups_remove(apps: Apps) -> None:

@@ -1,30 +1,28 @@
-"""Reads of accounts and their consent ledger."""
+"""Reads of accounts and their consent ledger.
+
+"The consent in force at a moment" is defined once, in accounts.consent; the
+queries here order the ledger by its IN_FORCE_ORDER so they agree with it.
+"""
 
 from collections.abc import Iterable
 from datetime import datetime
 
+from django.db.models import BooleanField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from accounts.consent import IN_FORCE_ORDER, LEDGER_ORDER, ConsentEntry
 from accounts.models import ConsentChange, User
-from retention.policy import ConsentEntry
-
-
-def consent_ledger(*, user_id: int) -> list[ConsentEntry]:
-    return [
-        ConsentEntry(effective_at=at, allowed=allowed)
-        for at, allowed in ConsentChange.objects.filter(user_id=user_id)
-        .order_by("effective_at", "id")
-        .values_list("effective_at", "allowed")
-    ]
 
 
 def consent_ledgers(*, user_ids: Iterable[int]) -> dict[int, list[ConsentEntry]]:
-    """The ledgers of several accounts in one query, each in consent_ledger's
-    order, so `retention.policy.consent_at(ledger, at)` gives what
+    """The ledgers of several accounts in one query, each in ledger
+    order (LEDGER_ORDER), so `accounts.consent.consent_at(ledger, at)` gives what
     consent_allowed(user_id=..., at=at) would. An account without entries is
     left out (consent_at of an empty ledger: not allowed)."""
     ledgers: dict[int, list[ConsentEntry]] = {}
     for user_id, at, allowed in (
         ConsentChange.objects.filter(user_id__in=list(user_ids))
-        .order_by("effective_at", "id")
+        .order_by(*LEDGER_ORDER)
         .values_list("user_id", "effective_at", "allowed")
     ):
         ledgers.setdefault(user_id, []).append(ConsentEntry(effective_at=at, allowed=allowed))
@@ -36,7 +34,7 @@ def consent_current(*, user_id: int, at: datetime | None = None) -> ConsentChang
     entries = ConsentChange.objects.filter(user_id=user_id)
     if at is not None:
         entries = entries.filter(effective_at__lte=at)
-    return entries.order_by("-effective_at", "-id").first()
+    return entries.order_by(*IN_FORCE_ORDER).first()
 
 
 def consent_allowed(*, user_id: int, at: datetime | None = None) -> bool:
@@ -44,5 +42,25 @@ def consent_allowed(*, user_id: int, at: datetime | None = None) -> bool:
     return bool(entry and entry.allowed)
 
 
+def consent_allowed_at(*, user_ref: str | OuterRef, moment) -> Coalesce:
+    """consent_allowed as an SQL expression, for bulk reads and rewrites: the
+    consent of the account `user_ref` (an outer column) at `moment` (a value
+    or an outer column), false when no entry was in force."""
+    user = OuterRef(user_ref) if isinstance(user_ref, str) else user_ref
+    in_force = (
+        ConsentChange.objects.filter(user_id=user, effective_at__lte=moment)
+        .order_by(*IN_FORCE_ORDER)
+        .values("allowed")[:1]
+    )
+    return Coalesce(Subquery(in_force), Value(False), output_field=BooleanField())
+
+
 def user_by_external_id(external_id: str) -> User | None:
     return User.objects.filter(external_id=external_id).first()
+
+
+def account_ids_by_external_id(external_ids: Iterable[str]) -> dict[str, int]:
+    """{external id: account id} of the accounts among `external_ids`."""
+    return dict(
+        User.objects.filter(external_id__in=list(external_ids)).values_list("external_id", "pk")
+    )

@@ -1,23 +1,31 @@
-"""Writes of accounts and the consent ledger."""
+"""Writes of accounts and the consent ledger.
 
+This app knows nothing of retention: a caller whose write moves retention
+facts (an account's type) refreshes the deadlines itself, and the article
+version a consent change was given under is passed in.
+"""
+
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import AccountType, ConsentChange, User
+from accounts.models import ConsentChange, ConsentSource, User
 from accounts.selectors import consent_current
 
 
-@transaction.atomic
-def account_upsert(
-    *, external_id: str, email: str, account_type: str, plan: str
-) -> tuple[User, bool]:
-    """Create or update the account the chat service knows by `external_id`.
-    A new account has no usable password: its owner sets one by the reset flow.
-    A change of account type rewrites the account's deadlines."""
-    from retention.services.deadlines import refresh_account_deadlines
+@dataclass(frozen=True)
+class AccountUpsert:
+    user: User
+    created: bool
+    type_changed: bool  # the caller rewrites the account's deadlines
 
+
+@transaction.atomic
+def account_upsert(*, external_id: str, email: str, account_type: str, plan: str) -> AccountUpsert:
+    """Create or update the account the chat service knows by `external_id`.
+    A new account has no usable password: its owner sets one by the reset flow."""
     email = User.objects.normalize_email(email).lower()
     user = User.objects.select_for_update().filter(external_id=external_id).first()
     if user is None:
@@ -28,13 +36,11 @@ def account_upsert(
             account_type=account_type,
             plan=plan,
         )
-        return user, True
+        return AccountUpsert(user, created=True, type_changed=False)
     type_changed = user.account_type != account_type
     user.email, user.account_type, user.plan = email, account_type, plan
     user.save(update_fields=["email", "account_type", "plan"])
-    if type_changed:
-        refresh_account_deadlines(user.pk)
-    return user, False
+    return AccountUpsert(user, created=False, type_changed=type_changed)
 
 
 def consent_record(
@@ -42,13 +48,13 @@ def consent_record(
     user: User,
     allowed: bool,
     source: str,
+    article_version: str,
     effective_at: datetime | None = None,
 ) -> ConsentChange | None:
-    """Append a consent change. It rewrites no conversation: only new or
-    resumed activity picks up the new consent. Recording the value already in
-    force is a no-op (returns None), so double clicks do not pad the ledger."""
-    from retention.selectors.documents import current_article_version
-
+    """Append a consent change, given under `article_version` of the help
+    article. It rewrites no conversation: only new or resumed activity picks
+    up the new consent. Recording the value already in force is a no-op
+    (returns None), so double clicks do not pad the ledger."""
     with transaction.atomic():
         # Serialise changes of one account so the ledger stays in order. The
         # clock is read once the lock is held: read before, a change waiting
@@ -64,9 +70,33 @@ def consent_record(
             allowed=allowed,
             effective_at=effective_at,
             source=source,
-            article_version=current_article_version(),
+            article_version=article_version,
         )
 
 
-def is_consumer(user: User) -> bool:
-    return user.account_type == AccountType.CONSUMER
+class ConsentNotTheUsers(ValueError):
+    """A commercial account's training use is governed by its organisation's
+    commercial terms, not by its user: the dashboard and the API refuse the
+    change (the chat service may still import one)."""
+
+    def __init__(self) -> None:
+        super().__init__("Your organisation's commercial terms govern training on your data.")
+
+
+def consent_may_choose(*, user: User) -> None:
+    """Raises ConsentNotTheUsers when the user may not set their own consent
+    (a commercial account); a preview asks this before showing anything."""
+    if user.is_commercial:
+        raise ConsentNotTheUsers
+
+
+def consent_choose(*, user: User, allowed: bool, article_version: str) -> ConsentChange | None:
+    """The user's own choice, from the dashboard or /api/me/consent: refused
+    for commercial accounts (ConsentNotTheUsers), else consent_record."""
+    consent_may_choose(user=user)
+    return consent_record(
+        user=user,
+        allowed=allowed,
+        source=ConsentSource.DASHBOARD,
+        article_version=article_version,
+    )

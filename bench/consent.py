@@ -89,6 +89,7 @@ def seed(*, small: int, large: int):
             email=f"bench-{label}@example.com", password=None, external_id=f"bench-{label}"
         )
         consent_record(
+            article_version="v-test",
             user=user,
             allowed=True,
             source=ConsentSource.IMPORT,

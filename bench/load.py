@@ -193,7 +193,7 @@ def seed(args: argparse.Namespace) -> None:
     user_t, conv_t, msg_t = (m._meta.db_table for m in (User, Conversation, Message))
 
     user = User.objects.create_user(email=TEST_EMAIL, password=None, external_id="bench-user")
-    consent_record(user=user, allowed=True, source="import")
+    consent_record(article_version="v-test", user=user, allowed=True, source="import")
     with connection.cursor() as cursor:
         cursor.execute(
             f"""INSERT INTO {user_t} (password, is_superuser, email, external_id, account_type,

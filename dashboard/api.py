@@ -11,14 +11,14 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.models import ConsentSource
-from accounts.services import consent_record
+from accounts.external_ids import is_valid_external_id
+from accounts.services import ConsentNotTheUsers, consent_choose
 from dashboard import selectors
 from dashboard.auth import api_login_required
-from dashboard.presentation import BadCursor, is_valid_external_id
+from dashboard.presentation import BadCursor
 from dashboard.views import export_response
-from retention.models import Conversation
-from retention.services.conversations import conversations_delete
+from retention.selectors.documents import current_article_version
+from retention.services.conversations import ConversationNotFound, conversations_delete_by_id
 
 
 def _error(status: int, code: str, detail: str) -> JsonResponse:
@@ -43,10 +43,10 @@ def conversation_delete(request: HttpRequest, external_id: str) -> HttpResponse:
     """Idempotent: deleting one's own conversation again answers 204 too."""
     if not is_valid_external_id(external_id):
         return _error(400, "bad_id", "This is not a valid conversation id.")
-    targets = Conversation.objects.filter(user=request.user, external_id=external_id)
-    if not targets.exists():
+    try:
+        conversations_delete_by_id(user=request.user, external_ids=[external_id])
+    except ConversationNotFound:
         return _error(404, "not_found", "There is no conversation with this id in your history.")
-    conversations_delete(user=request.user, conversations=targets)
     return HttpResponse(status=204)
 
 
@@ -81,15 +81,14 @@ def consent(request: HttpRequest) -> JsonResponse:
         return _error(400, "bad_json", 'Send a JSON body like {"allowed": true}.')
     if not isinstance(body, dict) or not isinstance(body.get("allowed"), bool):
         return _error(400, "bad_allowed", '"allowed" must be true or false.')
-    if request.user.is_commercial:
-        return _error(
-            400,
-            "commercial_account",
-            "Your organisation's commercial terms govern training on your data.",
+    try:
+        change = consent_choose(
+            user=request.user,
+            allowed=body["allowed"],
+            article_version=current_article_version(),
         )
-    change = consent_record(
-        user=request.user, allowed=body["allowed"], source=ConsentSource.DASHBOARD
-    )
+    except ConsentNotTheUsers as refusal:
+        return _error(400, "commercial_account", str(refusal))
     state = selectors.consent_state(user=request.user, now=timezone.now())
     return JsonResponse(
         {

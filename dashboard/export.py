@@ -16,17 +16,14 @@ from typing import Any
 from django.db.models import Prefetch
 
 from accounts.models import ConsentChange, User
+from accounts.selectors import consent_allowed
 from dashboard.presentation import LAW_CAVEAT, iso_utc
-from retention.models import (
-    Conversation,
-    DeletionReceipt,
-    Feedback,
-    Message,
-    TrainingRunConversation,
-)
-from retention.policy import add_years
+from retention.models import DeletionReceipt, Feedback, Message, TrainingRunConversation
+from retention.policy import Durations
+from retention.selectors.conversations import owned_conversations, visible_conversations
+from retention.selectors.decisions import decision_for_user
 from retention.selectors.settings import policy_durations
-from support.models import AccessLog, Outcome
+from staff.selectors import access_log_for_user
 
 CHUNK = 500
 
@@ -42,7 +39,7 @@ def _array(name: str, items: Iterator[dict[str, Any]], *, first: bool = False) -
     yield "]"
 
 
-def _conversations(user: User, flagged_scores_years: int) -> Iterator[dict[str, Any]]:
+def _conversations(user: User, durations: Durations, now: datetime) -> Iterator[dict[str, Any]]:
     messages = Prefetch(
         "messages",
         queryset=Message.objects.order_by("sent_at", "pk").only(
@@ -54,11 +51,15 @@ def _conversations(user: User, flagged_scores_years: int) -> Iterator[dict[str, 
         queryset=TrainingRunConversation.objects.select_related("run").order_by("run__started_at"),
     )
     qs = (
-        Conversation.objects.filter(user=user, deleted_at__isnull=True)
+        visible_conversations(user_id=user.pk)
         .order_by("-last_activity_at", "-pk")
         .prefetch_related(messages, runs)
     )
+    consent_now = consent_allowed(user_id=user.pk, at=now)
     for c in qs.iterator(chunk_size=CHUNK):
+        decision = decision_for_user(
+            c, is_commercial=user.is_commercial, consent_now=consent_now, durations=durations
+        )
         yield {
             "id": c.external_id,
             "kind": c.kind,
@@ -69,11 +70,7 @@ def _conversations(user: User, flagged_scores_years: int) -> Iterator[dict[str, 
             "flagged_at": iso_utc(c.flagged_at),
             "rule": c.public_rule,
             "retain_until": None if user.is_commercial else iso_utc(c.public_retain_until),
-            "scores_retain_until": (
-                iso_utc(add_years(c.flagged_at, flagged_scores_years))
-                if c.flagged_at and not user.is_commercial
-                else None
-            ),
+            "scores_retain_until": iso_utc(decision.scores_retain_until),
             "training_runs": [use.run.name for use in c.training_uses.all()],
             "messages": [
                 {
@@ -134,7 +131,7 @@ def export_chunks(*, user: User, now: datetime) -> Iterator[str]:
             .iterator()
         ),
     )
-    yield from _array("conversations", _conversations(user, durations.flagged_scores_years))
+    yield from _array("conversations", _conversations(user, durations, now))
     yield from _array(
         "deleted_awaiting_purge",
         (
@@ -144,9 +141,8 @@ def export_chunks(*, user: User, now: datetime) -> Iterator[str]:
                 "deleted_at": iso_utc(deleted_at),
                 "retain_until": None if user.is_commercial else iso_utc(until),
             }
-            for external_id, kind, deleted_at, until in Conversation.objects.filter(
-                user=user, deleted_at__isnull=False
-            )
+            for external_id, kind, deleted_at, until in owned_conversations(user_id=user.pk)
+            .filter(deleted_at__isnull=False)
             .order_by("-deleted_at", "-pk")
             .values_list("external_id", "kind", "deleted_at", "public_retain_until")
             .iterator(chunk_size=CHUNK)
@@ -187,14 +183,13 @@ def export_chunks(*, user: User, now: datetime) -> Iterator[str]:
     yield from _array(
         "staff_access",
         (
-            {"role": role, "at": iso_utc(at), "reason": reason, "data_kind": data_kind}
-            for role, at, reason, data_kind in AccessLog.objects.filter(
-                account=user, outcome=Outcome.GRANTED
-            )
-            .exclude(role="end_user")
-            .order_by("-at", "-id")
-            .values_list("role", "at", "reason", "data_kind")
-            .iterator(chunk_size=CHUNK)
+            {
+                "role": access.role,
+                "at": iso_utc(access.at),
+                "reason": access.reason,
+                "data_kind": access.data_kind,
+            }
+            for access in access_log_for_user(user, limit=None)
         ),
     )
     yield "}"

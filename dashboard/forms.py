@@ -2,7 +2,8 @@
 
 from django import forms
 
-from dashboard.presentation import BadCursor, cursor_decode, is_valid_external_id
+from accounts.external_ids import is_valid_external_id
+from dashboard.presentation import BadCursor, cursor_decode
 from retention.models import ConversationKind, Rule
 
 RULE_FILTER_CHOICES = [("", "Any rule")] + [

@@ -19,13 +19,6 @@ from django.utils.safestring import SafeString, mark_safe
 # revealed, so the date is always "unless retention is required by law".
 LAW_CAVEAT = "unless retention is required by law"
 
-# The chat service's ids: URL-safe, no spaces or slashes, at most the column width.
-EXTERNAL_ID_RE = re.compile(r"^[A-Za-z0-9._:~-]{1,128}$")
-
-
-def is_valid_external_id(value: str) -> bool:
-    return bool(EXTERNAL_ID_RE.match(value))
-
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"

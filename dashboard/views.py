@@ -14,8 +14,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.models import ConsentSource
-from accounts.services import consent_record
+from accounts.external_ids import is_valid_external_id
+from accounts.services import ConsentNotTheUsers, consent_choose, consent_may_choose
 from dashboard import selectors
 from dashboard.auth import portal_login_required
 from dashboard.export import export_chunks
@@ -26,9 +26,10 @@ from dashboard.forms import (
     DeleteAllForm,
     DeleteSelectedForm,
 )
-from dashboard.presentation import LAW_CAVEAT, is_valid_external_id, render_article_body
-from retention.models import Conversation
-from retention.services.conversations import conversations_delete
+from dashboard.presentation import LAW_CAVEAT
+from retention.selectors.documents import current_article_version
+from retention.services.conversations import ConversationNotFound, conversations_delete_by_id
+from retention.services.conversations import conversations_delete_all as delete_everything
 
 COMMERCIAL_TERMS_URL = getattr(
     settings, "PORTAL_COMMERCIAL_TERMS_URL", "https://www.anthropic.com/legal/commercial-terms"
@@ -173,11 +174,11 @@ def _after_delete(request: HttpRequest, deleted: int) -> HttpResponse:
 def conversation_delete(request: HttpRequest, external_id: str) -> HttpResponse:
     if not is_valid_external_id(external_id):
         return _bad_request(request, "This is not a valid conversation id.")
-    # Another user's id is not found, exactly like an unknown one.
-    targets = Conversation.objects.filter(user=request.user, external_id=external_id)
-    if not targets.exists():
+    try:
+        deleted = conversations_delete_by_id(user=request.user, external_ids=[external_id])
+    except ConversationNotFound:  # another user's id is not found, exactly like an unknown one
         return _not_found(request)
-    return _after_delete(request, conversations_delete(user=request.user, conversations=targets))
+    return _after_delete(request, deleted)
 
 
 @require_POST
@@ -186,12 +187,13 @@ def conversations_delete_selected(request: HttpRequest) -> HttpResponse:
     form = DeleteSelectedForm(request.POST)
     if not form.is_valid():
         return _bad_request(request, " ".join(form.non_field_errors()))
-    ids = form.cleaned_data["ids"]
-    targets = Conversation.objects.filter(user=request.user, external_id__in=ids)
-    # All or nothing: one id that is not the user's and nothing is deleted.
-    if targets.count() != len(ids):
+    try:  # all or nothing: one id that is not the user's and nothing is deleted
+        deleted = conversations_delete_by_id(
+            user=request.user, external_ids=form.cleaned_data["ids"]
+        )
+    except ConversationNotFound:
         return _not_found(request)
-    return _after_delete(request, conversations_delete(user=request.user, conversations=targets))
+    return _after_delete(request, deleted)
 
 
 @require_POST
@@ -206,10 +208,19 @@ def conversations_delete_all(request: HttpRequest) -> HttpResponse:
         )
         context = _list_context(request, _current_filters(request), delete_all_form=form)
         return render(request, template, context, status=400)
-    deleted = conversations_delete(
-        user=request.user, conversations=Conversation.objects.filter(user=request.user)
-    )
-    return _after_delete(request, deleted)
+    return _after_delete(request, delete_everything(user=request.user))
+
+
+def _consent_message(request: HttpRequest, change) -> None:
+    if change is None:
+        messages.info(request, "Your setting was already this; nothing changed.")
+    elif change.allowed:
+        messages.success(request, "Training use is now allowed for new and resumed conversations.")
+    else:
+        messages.success(
+            request,
+            "Training use is now off. Future training runs will not use your conversations.",
+        )
 
 
 @require_http_methods(["GET", "POST"])
@@ -223,34 +234,27 @@ def consent(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         form = ConsentForm(request.POST)
-        if user.is_commercial:
-            messages.error(
-                request, "Your organisation's commercial terms govern training on your data."
-            )
+        try:
+            consent_may_choose(user=user)
+        except ConsentNotTheUsers as refusal:
+            messages.error(request, str(refusal))
             status = 400
-        elif not form.is_valid():
-            return _bad_request(request, "Choose whether to allow the use of your data.")
-        elif form.cleaned_data["confirm"]:
-            change = consent_record(
-                user=user, allowed=form.cleaned_data["allowed"], source=ConsentSource.DASHBOARD
-            )
-            if change is None:
-                messages.info(request, "Your setting was already this; nothing changed.")
-            elif change.allowed:
-                messages.success(
-                    request, "Training use is now allowed for new and resumed conversations."
-                )
-            else:
-                messages.success(
-                    request,
-                    "Training use is now off. Future training runs will not use your conversations.",
-                )
-            if not request.htmx:
-                return redirect("dashboard:consent")
         else:
-            preview = selectors.consent_preview(
-                user=user, allowed=form.cleaned_data["allowed"], now=now
-            )
+            if not form.is_valid():
+                return _bad_request(request, "Choose whether to allow the use of your data.")
+            if form.cleaned_data["confirm"]:
+                change = consent_choose(
+                    user=user,
+                    allowed=form.cleaned_data["allowed"],
+                    article_version=current_article_version(),
+                )
+                _consent_message(request, change)
+                if not request.htmx:
+                    return redirect("dashboard:consent")
+            else:
+                preview = selectors.consent_preview(
+                    user=user, allowed=form.cleaned_data["allowed"], now=now
+                )
     context = _context(
         request,
         state=selectors.consent_state(user=user, now=now),
@@ -295,19 +299,11 @@ def feedback(request: HttpRequest) -> HttpResponse:
 @require_GET
 def policy(request: HttpRequest) -> HttpResponse:
     """The whole article, public, one anchor per section: every quote links here."""
-    document = selectors.current_policy()
-    sections = (
-        [
-            (s.anchor, s.heading, min(max(s.level, 1), 4), render_article_body(s.body))
-            for s in document.sections.order_by("position")
-        ]
-        if document
-        else []
-    )
+    page = selectors.policy_page()
     return render(
         request,
         "dashboard/policy.html",
-        {"document": document, "sections": sections, "caveat": LAW_CAVEAT},
+        {"document": page.document, "sections": page.sections, "caveat": LAW_CAVEAT},
     )
 
 

@@ -3,7 +3,7 @@
 from django.contrib import admin
 
 from ingest.models import IngestedEvent
-from support.admin_tools import PortalModelAdmin, ReadOnlyAdminMixin
+from staff.admin_tools import PortalModelAdmin, ReadOnlyAdminMixin
 
 
 @admin.register(IngestedEvent)

@@ -27,6 +27,8 @@ from pydantic import (
     field_validator,
 )
 
+from accounts.external_ids import RULE as EXTERNAL_ID_RULE
+from accounts.external_ids import is_valid_external_id
 from accounts.models import COMMERCIAL_PLANS, CONSUMER_PLANS, AccountType
 
 # A timestamp further in the future than this is a clock or encoding bug on
@@ -72,19 +74,23 @@ def _email(value: str) -> str:
     return value
 
 
-Text = Annotated[str, Field(strict=True), AfterValidator(_storable)]
-Id = Annotated[str, Field(strict=True, min_length=1, max_length=128), AfterValidator(_storable)]
-
-
-def _one_path_segment(value: str) -> str:
-    if "/" in value:
-        raise ValueError(
-            "must not contain '/': a conversation id is one segment of the user's links"
-        )
+def _openable_id(value: str) -> str:
+    # The one validator the pages, the API and the console use: an id they
+    # could not open is refused here, naming its field.
+    if not is_valid_external_id(value):
+        raise ValueError(f"must be an id the portal's pages can open: {EXTERNAL_ID_RULE}")
     return value
 
 
-ConversationId = Annotated[Id, AfterValidator(_one_path_segment)]
+Text = Annotated[str, Field(strict=True), AfterValidator(_storable)]
+# Ids that no page opens (messages, feedback, training runs, whose API path
+# takes any id): storable text.
+Id = Annotated[str, Field(strict=True, min_length=1, max_length=128), AfterValidator(_storable)]
+# Ids that pages open: a conversation's is a segment of the user's links, an
+# account's is what the support console looks up.
+OpenableId = Annotated[str, Field(strict=True), AfterValidator(_openable_id)]
+ConversationId = OpenableId
+AccountId = OpenableId
 EventId = Annotated[
     str, Field(strict=True, min_length=1, max_length=200), AfterValidator(_storable)
 ]
@@ -99,7 +105,7 @@ class Schema(BaseModel):
 
 
 class AccountData(Schema):
-    id: Id
+    id: AccountId
     email: Annotated[str, Field(max_length=254), AfterValidator(_storable), AfterValidator(_email)]
     type: Literal["consumer", "commercial"]
     plan: Literal["free", "pro", "max", "team", "enterprise", "api"]
@@ -149,33 +155,33 @@ class AccountUpserted(Event):
 
 class ConsentChanged(Event):
     type: Literal["consent.changed"]
-    account: Id
+    account: AccountId
     allowed: bool
 
 
 class MessageAdded(Event):
     type: Literal["message.added"]
-    account: Id
+    account: AccountId
     conversation: ConversationData
     message: MessageData
 
 
 class ConversationDeleted(Event):
     type: Literal["conversation.deleted"]
-    account: Id
+    account: AccountId
     conversation: ConversationId
 
 
 class ConversationFlagged(Event):
     type: Literal["conversation.flagged"]
-    account: Id
+    account: AccountId
     conversation: ConversationId
     scores: Annotated[dict[ScoreName, Score], Field(min_length=1, max_length=100)]
 
 
 class FeedbackSubmitted(Event):
     type: Literal["feedback.submitted"]
-    account: Id
+    account: AccountId
     feedback: FeedbackData
 
 

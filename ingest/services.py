@@ -30,11 +30,15 @@ from datetime import datetime
 from itertools import groupby
 
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import OuterRef
 from django.utils import timezone
 
-from accounts.models import ConsentChange, ConsentSource, User
+from accounts.models import ConsentSource, User
+from accounts.selectors import (
+    account_ids_by_external_id,
+    consent_allowed_at,
+    user_by_external_id,
+)
 from accounts.services import account_upsert, consent_record
 from ingest.models import AccountUpsertMark, IngestedEvent
 from ingest.schemas import (
@@ -48,7 +52,13 @@ from ingest.schemas import (
     event_validate,
     json_loads,
 )
-from retention.models import Conversation, DeletionReceipt, Feedback
+from retention.models import Conversation, Feedback
+from retention.selectors.conversations import (
+    conversation_owner_id,
+    owned_conversations,
+    purged_conversation_owner_ids,
+)
+from retention.selectors.documents import current_article_version
 from retention.services.conversations import (
     MessageRefused,
     NewMessage,
@@ -58,7 +68,10 @@ from retention.services.conversations import (
     feedback_submit,
     messages_add_many,
 )
-from retention.services.deadlines import refresh_conversation_deadlines
+from retention.services.deadlines import (
+    refresh_account_deadlines,
+    refresh_conversation_deadlines,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -228,25 +241,21 @@ def _resumes_purged() -> _Reject:
 
 
 def _account(external_id: str, field: str = "account") -> User:
-    user = User.objects.filter(external_id=external_id).first()
+    user = user_by_external_id(external_id)
     if user is None:
         raise _unknown_account(external_id, field)
     return user
 
 
 def _own_conversation(user: User, external_id: str, field: str) -> Conversation | None:
-    conversation = Conversation.objects.filter(external_id=external_id).first()
-    if conversation is not None and conversation.user_id != user.pk:
+    conversation = owned_conversations(user_id=user.pk, external_ids=[external_id]).first()
+    if conversation is None and conversation_owner_id(external_id=external_id) is not None:
         raise _of_another_account(external_id, field)
     return conversation
 
 
 def _was_purged(user: User, external_id: str, field: str) -> bool:
-    owners = set(
-        DeletionReceipt.objects.filter(conversation_external_id=external_id).values_list(
-            "user_id", flat=True
-        )
-    )
+    owners = purged_conversation_owner_ids(external_id=external_id)
     if owners and user.pk not in owners:
         raise _of_another_account(external_id, field)
     return bool(owners)
@@ -263,7 +272,11 @@ def _account_upserted(event: AccountUpserted) -> None:
     email = User.objects.normalize_email(data.email).lower()
     if User.objects.filter(email=email).exclude(external_id=data.id).exists():
         raise _Reject("account.email", "this email address belongs to another account")
-    account_upsert(external_id=data.id, email=email, account_type=data.type, plan=data.plan)
+    upsert = account_upsert(
+        external_id=data.id, email=email, account_type=data.type, plan=data.plan
+    )
+    if upsert.type_changed:
+        refresh_account_deadlines(upsert.user.pk)
     AccountUpsertMark.objects.update_or_create(
         account_external_id=data.id, defaults={"upserted_at": event.at}
     )
@@ -272,7 +285,11 @@ def _account_upserted(event: AccountUpserted) -> None:
 def _consent_changed(event: ConsentChanged) -> None:
     user = _account(event.account)
     change = consent_record(
-        user=user, allowed=event.allowed, source=ConsentSource.IMPORT, effective_at=event.at
+        user=user,
+        allowed=event.allowed,
+        source=ConsentSource.IMPORT,
+        article_version=current_article_version(),
+        effective_at=event.at,
     )
     if change is not None:
         _basis_rederive(user=user, since=event.at)
@@ -283,15 +300,9 @@ def _basis_rederive(*, user: User, since: datetime) -> None:
     those conversations is the consent in force at their last activity, which
     the ledger now says differently. Conversations active only before `since`
     keep their basis (flipping consent rewrites no earlier conversation)."""
-    consent_then = Subquery(
-        ConsentChange.objects.filter(
-            user_id=OuterRef("user_id"), effective_at__lte=OuterRef("last_activity_at")
-        )
-        .order_by("-effective_at", "-id")
-        .values("allowed")[:1]
-    )
-    affected = Conversation.objects.filter(user=user, last_activity_at__gte=since)
-    if affected.update(shared_for_training=Coalesce(consent_then, Value(False))):
+    consent_then = consent_allowed_at(user_ref="user_id", moment=OuterRef("last_activity_at"))
+    affected = owned_conversations(user_id=user.pk).filter(last_activity_at__gte=since)
+    if affected.update(shared_for_training=consent_then):
         refresh_conversation_deadlines(affected)
 
 
@@ -299,11 +310,7 @@ def _messages_added(run: list[tuple[int, MessageAdded]]) -> None:
     """Consecutive message.added events (with their batch indexes), applied
     together: the same rows as one by one, and the error of the first event
     that fails. Raises IngestRejected."""
-    users = dict(
-        User.objects.filter(external_id__in={event.account for _, event in run}).values_list(
-            "external_id", "pk"
-        )
-    )
+    users = account_ids_by_external_id({event.account for _, event in run})
     messages: list[NewMessage] = []
     for _, event in run:
         user_id = users.get(event.account)
@@ -347,7 +354,7 @@ def _conversation_deleted(event: ConversationDeleted) -> None:
         raise _Reject("conversation", f"unknown conversation {event.conversation!r}")
     conversations_delete(
         user=user,
-        conversations=Conversation.objects.filter(pk=conversation.pk),
+        conversations=owned_conversations(user_id=user.pk, external_ids=[conversation.external_id]),
         deleted_at=event.at,
     )
 

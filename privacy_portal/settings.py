@@ -34,7 +34,7 @@ PORTAL_INGEST_TOKEN = env.str("PORTAL_INGEST_TOKEN", default="")
 
 INSTALLED_APPS = [
     # Django admin with the portal's AdminSite (logged 403 for non-staff).
-    "support.apps.PortalAdminConfig",
+    "staff.apps.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "axes",
     "accounts",
+    "staff",
     "retention",
     "ingest",
     "support",

@@ -12,12 +12,14 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import roles
 from accounts.models import AccountType, Plan, User
 from accounts.services import account_upsert, consent_record
 from retention.models import Conversation
+from retention.selectors.documents import current_article_version
 from retention.services.conversations import (
     conversation_flag,
-    conversations_delete,
+    conversations_delete_by_id,
     feedback_submit,
     message_add,
 )
@@ -68,29 +70,36 @@ def seed_demo(*, now: datetime | None = None) -> list[DemoLogin]:
     now = now or timezone.now()
     day = timedelta(days=1)
 
-    alice, _ = account_upsert(
+    alice = account_upsert(
         external_id="demo-alice",
         email="alice@example.com",
         account_type=AccountType.CONSUMER,
         plan=Plan.PRO,
-    )
-    bob, _ = account_upsert(
+    ).user
+    bob = account_upsert(
         external_id="demo-bob",
         email="bob@example.com",
         account_type=AccountType.CONSUMER,
         plan=Plan.FREE,
-    )
-    carol, _ = account_upsert(
+    ).user
+    carol = account_upsert(
         external_id="demo-carol",
         email="carol@example.com",
         account_type=AccountType.COMMERCIAL,
         plan=Plan.TEAM,
-    )
+    ).user
 
     # Alice: chats before consent (not shared), consent on 200 days ago
     # (shared), consent off 20 days ago (stays shared, leaves future runs).
     _chat(alice, "alice-recipes", "Weeknight recipes", [now - 12 * day, now - 10 * day])
-    consent_record(user=alice, allowed=True, source="import", effective_at=now - 200 * day)
+    version = current_article_version()
+    consent_record(
+        user=alice,
+        allowed=True,
+        source="import",
+        article_version=version,
+        effective_at=now - 200 * day,
+    )
     _chat(alice, "alice-trip", "Planning a trip to Lisbon", [now - 190 * day, now - 150 * day])
     _chat(
         alice,
@@ -103,19 +112,25 @@ def seed_demo(*, now: datetime | None = None) -> list[DemoLogin]:
         external_id="demo-run-1", name="Spring training run", started_at=now - 100 * day
     )
     _chat(alice, "alice-essay", "Essay outline", [now - 60 * day, now - 58 * day])
-    consent_record(user=alice, allowed=False, source="dashboard", effective_at=now - 20 * day)
+    consent_record(
+        user=alice,
+        allowed=False,
+        source="dashboard",
+        article_version=version,
+        effective_at=now - 20 * day,
+    )
     _chat(alice, "alice-latest", "Birthday gift ideas", [now - 2 * day, now - day])
 
     deleted = _chat(alice, "alice-deleted", "Draft resignation letter", [now - 40 * day])
-    conversations_delete(
+    conversations_delete_by_id(
         user=alice,
-        conversations=Conversation.objects.filter(pk=deleted.pk),
+        external_ids=[deleted.external_id],
         deleted_at=now - 5 * day,
     )
     overdue = _chat(alice, "alice-old-deleted", "Old shopping list", [now - 90 * day])
-    conversations_delete(
+    conversations_delete_by_id(
         user=alice,
-        conversations=Conversation.objects.filter(pk=overdue.pk),
+        external_ids=[overdue.external_id],
         deleted_at=now - 45 * day,
     )  # due: the first purge run removes it
 
@@ -129,9 +144,9 @@ def seed_demo(*, now: datetime | None = None) -> list[DemoLogin]:
     conversation_flag(
         conversation=flagged_deleted, flagged_at=now - 24 * day, scores={"harassment": 0.87}
     )
-    conversations_delete(
+    conversations_delete_by_id(
         user=alice,
-        conversations=Conversation.objects.filter(pk=flagged_deleted.pk),
+        external_ids=[flagged_deleted.external_id],
         deleted_at=now - 23 * day,
     )
 
@@ -164,8 +179,6 @@ def seed_demo(*, now: datetime | None = None) -> list[DemoLogin]:
 
     admin = User.objects.create_superuser(email="admin@example.com", password=None)
     agent = User.objects.create_user(email="agent@example.com", password=None)
-    from accounts import roles
-
     roles.staff_role_grant(user=admin, group_name=roles.PRIVACY_ADMINS)
     roles.staff_role_grant(user=agent, group_name=roles.SUPPORT_AGENTS)
 

@@ -1,14 +1,10 @@
 """The console's one form: what to look up, and why."""
 
-import re
-
 from django import forms
 from django.core.validators import validate_email
 
+from accounts.external_ids import RULE, is_valid_external_id
 from support.selectors import LookupKind
-
-# External ids of the chat service: letters, digits and a few separators.
-EXTERNAL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$")
 
 
 class LookupForm(forms.Form):
@@ -35,9 +31,6 @@ class LookupForm(forms.Form):
                 validate_email(value)
             except forms.ValidationError:
                 self.add_error("value", "That is not a valid email address.")
-        elif not EXTERNAL_ID_RE.fullmatch(value):
-            self.add_error(
-                "value",
-                "That is not a valid id (letters, digits, '_', '-', '.', ':'; at most 128).",
-            )
+        elif not is_valid_external_id(value):
+            self.add_error("value", f"That is not a valid id ({RULE}).")
         return cleaned

@@ -1,5 +1,5 @@
-"""Reads for the support console and the user's "Access to your data by our
-staff" list.
+"""Reads for the support console: find an account, its metadata, its
+conversations.
 
 The console shows metadata only: every query here names its columns
 (`values()` / `only()`), so no conversation title, message content, feedback
@@ -9,79 +9,26 @@ comment or excerpt is ever loaded, let alone rendered.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import AccountType, ConsentChange, Plan, User
+from accounts.selectors import consent_current
 from retention.models import (
-    Conversation,
     ConversationKind,
     DeletionReceipt,
     Feedback,
     FeedbackKind,
-    LegalHold,
     Rule,
 )
-from support.models import AccessLog, DataKind, Outcome, StaffRole
+from retention.selectors.conversations import conversation_owner_id, owned_conversations
+from retention.selectors.exemptions import active_holds, hold_covers
 
-# A console page is opened through the access-log row of its lookup; the grant
-# lasts this long, then the agent looks the account up again (with a reason).
-ACCESS_GRANT_TTL = timedelta(hours=1)
 CONVERSATIONS_PAGE_SIZE = 50
 LEDGER_LIMIT = 100
 RECEIPTS_LIMIT = 50
 FEEDBACK_LIMIT = 50
-
-
-@dataclass(frozen=True)
-class StaffAccess:
-    """One row of "Access to your data by our staff": never the staff member."""
-
-    at: datetime
-    role: str
-    role_label: str
-    reason: str
-    data_kind: str
-    data_kind_label: str
-
-
-def access_log_for_user(user: User, *, limit: int | None = 200) -> list[StaffAccess]:
-    """Granted accesses to `user`'s data, newest first (role, time, reason)."""
-    rows = (
-        AccessLog.objects.filter(account_id=user.pk, outcome=Outcome.GRANTED)
-        .order_by("-at", "-id")
-        .values_list("at", "role", "reason", "data_kind")
-    )
-    if limit is not None:
-        rows = rows[:limit]
-    return [
-        StaffAccess(
-            at=at,
-            role=role,
-            role_label=StaffRole(role).label,
-            reason=reason,
-            data_kind=kind,
-            data_kind_label=DataKind(kind).label,
-        )
-        for at, role, reason, kind in rows
-    ]
-
-
-def access_grant(*, grant_id: int, staff: User, account_id: int) -> AccessLog | None:
-    """The granted access-log row that lets `staff` view `account_id` now, if any."""
-    return (
-        AccessLog.objects.filter(
-            pk=grant_id,
-            staff_id=staff.pk,
-            account_id=account_id,
-            outcome=Outcome.GRANTED,
-            at__gte=timezone.now() - ACCESS_GRANT_TTL,
-        )
-        .only("pk", "at", "role", "reason", "data_kind", "account_id")
-        .first()
-    )
 
 
 class LookupKind:
@@ -105,8 +52,8 @@ def account_find(*, kind: str, value: str) -> User | None:
     if kind == LookupKind.ACCOUNT_ID:
         return accounts.filter(external_id=value).first()
     if kind == LookupKind.CONVERSATION_ID:
-        owner = Conversation.objects.filter(external_id=value).values("user_id")[:1]
-        user = accounts.filter(pk__in=owner).first()
+        owner_id = conversation_owner_id(external_id=value)
+        user = accounts.filter(pk=owner_id).first() if owner_id is not None else None
         if user is None:
             purged = DeletionReceipt.objects.filter(conversation_external_id=value).values(
                 "user_id"
@@ -152,10 +99,10 @@ def account_overview(*, user_id: int) -> AccountOverview:
         .order_by("-effective_at", "-id")
         .values("allowed", "effective_at", "recorded_at", "source")[:LEDGER_LIMIT]
     )
-    now = timezone.now()
-    in_force = next((entry for entry in history if entry["effective_at"] <= now), None)
+    in_force = consent_current(user_id=user_id, at=timezone.now())
     holds = list(
-        LegalHold.objects.filter(user_id=user_id, released_at=None)
+        active_holds()
+        .filter(user_id=user_id)
         .order_by("-placed_at")
         .values("scope", "conversation_external_id", "placed_at")
     )
@@ -199,15 +146,15 @@ def account_overview(*, user_id: int) -> AccountOverview:
         account_type=_label(AccountType, user.account_type),
         is_commercial=user.account_type == AccountType.COMMERCIAL,
         date_joined=user.date_joined,
-        consent_allowed=bool(in_force and in_force["allowed"]),
-        consent_since=in_force["effective_at"] if in_force else None,
+        consent_allowed=bool(in_force and in_force.allowed),
+        consent_since=in_force.effective_at if in_force else None,
         consent_history=history,
         holds=holds,
         receipts=receipts,
         receipts_total=DeletionReceipt.objects.filter(user_id=user_id).count(),
         feedback=feedback,
         feedback_total=Feedback.objects.filter(user_id=user_id).count(),
-        conversations_total=Conversation.objects.filter(user_id=user_id).count(),
+        conversations_total=owned_conversations(user_id=user_id).count(),
     )
 
 
@@ -223,22 +170,11 @@ def account_conversations_page(
     """One page of an account's conversations (deleted ones included), newest
     first by id, keyset-paginated: the cost of a page does not grow with the
     size of the account. Metadata columns only."""
-    account_held = LegalHold.objects.filter(
-        user_id=user_id, released_at=None, scope=LegalHold.Scope.ACCOUNT
-    ).exists()
-    conversations = Conversation.objects.filter(user_id=user_id)
+    conversations = owned_conversations(user_id=user_id)
     if before is not None:
         conversations = conversations.filter(pk__lt=before)
     rows = list(
-        conversations.annotate(
-            held=Exists(
-                LegalHold.objects.filter(
-                    conversation_id=OuterRef("pk"),
-                    released_at=None,
-                    scope=LegalHold.Scope.CONVERSATION,
-                )
-            )
-        )
+        conversations.annotate(on_hold=hold_covers(conversation_ref="external_id"))
         .order_by("-pk")
         .values(
             "pk",
@@ -250,13 +186,12 @@ def account_conversations_page(
             "rule",
             "retain_until",
             "flagged_at",
-            "held",
+            "on_hold",
         )[: page_size + 1]
     )
     more = len(rows) > page_size
     rows = rows[:page_size]
     for row in rows:
-        row["on_hold"] = account_held or row["held"]
         row["kind_label"] = _label(ConversationKind, row["kind"])
         row["rule_label"] = _label(Rule, row["rule"])
     return ConversationPage(rows=rows, next_before=rows[-1]["pk"] if more else None)

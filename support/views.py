@@ -17,16 +17,12 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.roles import can_use_console, role_of
+from staff.http import request_trail
+from staff.models import DataKind
+from staff.selectors import ACCESS_GRANT_TTL, access_grant
+from staff.services import access_denied_record, access_granted_record
 from support.forms import LookupForm
-from support.models import DataKind
-from support.selectors import (
-    ACCESS_GRANT_TTL,
-    access_grant,
-    account_conversations_page,
-    account_find,
-    account_overview,
-)
-from support.services import access_denied_record, access_granted_record
+from support.selectors import account_conversations_page, account_find, account_overview
 
 # Built by the accounts helper; the fallback keeps this app usable without it.
 LOGIN_PATH = "/accounts/login/"
@@ -51,7 +47,7 @@ def console_required(view):
         if not request.user.is_authenticated:
             return _login_redirect(request)
         if not can_use_console(request.user):
-            access_denied_record(request=request)
+            access_denied_record(**request_trail(request))
             return forbidden(
                 request,
                 message="The support console is for support agents and privacy admins only. "
@@ -82,13 +78,13 @@ def lookup(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         if "reason" in form.errors:
             # Looking without a reason is refused and leaves a trace.
-            access_denied_record(request=request)
+            access_denied_record(**request_trail(request))
         return _render_lookup(request, form)
     account = account_find(kind=form.cleaned_data["kind"], value=form.cleaned_data["value"])
     if account is None:
         # The search itself is logged (nothing was shown, no account named).
         access_granted_record(
-            request=request,
+            **request_trail(request),
             account=None,
             reason=form.cleaned_data["reason"],
             data_kind=DataKind.NONE,
@@ -96,7 +92,7 @@ def lookup(request: HttpRequest) -> HttpResponse:
         form.add_error("value", "No account found.")
         return _render_lookup(request, form)
     grant = access_granted_record(
-        request=request,
+        **request_trail(request),
         account=account,
         reason=form.cleaned_data["reason"],
         data_kind=DataKind.METADATA,
@@ -130,7 +126,7 @@ def account(request: HttpRequest, account_id: int) -> HttpResponse:
         else None
     )
     if grant is None:
-        access_denied_record(request=request)
+        access_denied_record(**request_trail(request))
         return forbidden(
             request,
             message="Look the account up with a reason first: account pages open only "

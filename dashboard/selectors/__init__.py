@@ -6,16 +6,16 @@ of queries whatever the size of their history: lists are keyset-paginated on
 visible here: only the public_* columns and the masked decision are read.
 
 The package is split by page (overview, conversations, consent, deleted,
-feedback, api); views and the API import the functions from here.
+feedback, policy, api); views and the API import the functions from here.
 """
 
 from dashboard.selectors.api import api_conversation_page, api_deleted
-from dashboard.selectors.common import current_policy
 from dashboard.selectors.consent import consent_history, consent_preview
 from dashboard.selectors.conversations import conversation_detail, conversation_page
 from dashboard.selectors.deleted import deleted_page, receipt_page
 from dashboard.selectors.feedback import feedback_page
 from dashboard.selectors.overview import consent_state, overview
+from dashboard.selectors.policy import policy_page
 
 __all__ = [
     "api_conversation_page",
@@ -25,9 +25,9 @@ __all__ = [
     "consent_state",
     "conversation_detail",
     "conversation_page",
-    "current_policy",
     "deleted_page",
     "feedback_page",
     "overview",
+    "policy_page",
     "receipt_page",
 ]

@@ -7,13 +7,11 @@ from typing import Any
 
 from accounts.models import User
 from accounts.selectors import consent_allowed
+from dashboard.presentation import iso_utc
 from dashboard.selectors.common import PAGE_SIZE, keyset
-from dashboard.selectors.conversations import _decision_for_user, visible_conversations
-from retention.models import (
-    Conversation,
-    DeletionReceipt,
-    TrainingRunConversation,
-)
+from retention.models import DeletionReceipt, TrainingRunConversation
+from retention.selectors.conversations import owned_conversations, visible_conversations
+from retention.selectors.decisions import decision_for_user
 from retention.selectors.settings import policy_durations
 
 
@@ -23,9 +21,7 @@ def api_conversation_page(
     """The /api/me/conversations shape: a page of the history with the runs,
     the future-training answer and the quoted explanation of each row, in a
     fixed number of queries. Raises BadCursor."""
-    from dashboard.presentation import iso_utc
-
-    qs = visible_conversations(user=user)
+    qs = visible_conversations(user_id=user.pk)
     rows, next_cursor = keyset(qs, "last_activity_at", cursor, PAGE_SIZE)
     runs_by_conversation: dict[int, list[str]] = defaultdict(list)
     for conversation_id, name in (
@@ -38,7 +34,9 @@ def api_conversation_page(
     durations = policy_durations()
     items = []
     for c in rows:
-        decision = _decision_for_user(c, user=user, consent_now=consent_now, durations=durations)
+        decision = decision_for_user(
+            c, is_commercial=user.is_commercial, consent_now=consent_now, durations=durations
+        )
         items.append(
             {
                 "id": c.external_id,
@@ -62,10 +60,9 @@ def api_conversation_page(
 def api_deleted(*, user: User) -> Iterable[dict[str, Any]]:
     """Deleted conversations awaiting purge, then purge receipts: ids and
     times only, never titles or content."""
-    from dashboard.presentation import iso_utc
-
     pending = (
-        Conversation.objects.filter(user=user, deleted_at__isnull=False)
+        owned_conversations(user_id=user.pk)
+        .filter(deleted_at__isnull=False)
         .order_by("-deleted_at", "-pk")
         .values_list("external_id", "deleted_at", "public_retain_until")
     )

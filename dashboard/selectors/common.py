@@ -13,11 +13,7 @@ from dashboard.presentation import (
     cursor_decode,
     cursor_encode,
 )
-from retention.models import (
-    ConversationKind,
-    PolicyDocument,
-    Rule,
-)
+from retention.models import ConversationKind, Rule
 
 PAGE_SIZE = 25
 RECENT_LIMIT = 50  # rows of the short lists on the overview
@@ -76,7 +72,3 @@ def id_url(viewname: str) -> Callable[[str], str]:
 
 def policy_anchor_url(anchor: str) -> str:
     return f"{reverse('dashboard:policy')}#{anchor}"
-
-
-def current_policy() -> PolicyDocument | None:
-    return PolicyDocument.objects.filter(is_current=True).first()

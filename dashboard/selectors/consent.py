@@ -11,12 +11,9 @@ from dashboard.presentation import (
     shown_date,
 )
 from dashboard.selectors.common import RULE_LABELS
-from dashboard.selectors.conversations import visible_conversations
-from retention.models import (
-    Rule,
-    TrainingRunConversation,
-)
-from retention.policy import add_days, add_years
+from retention.models import TrainingRunConversation
+from retention.selectors.conversations import visible_conversations
+from retention.selectors.decisions import decision_for_new_activity
 from retention.selectors.settings import policy_durations
 
 
@@ -37,15 +34,13 @@ def consent_preview(*, user: User, allowed: bool, now: datetime) -> ConsentPrevi
     queries). Flipping consent rewrites no conversation: only new or resumed
     activity takes the new rule."""
     d = policy_durations()
+    # What a conversation active now would get: the policy's own answer.
+    example = decision_for_new_activity(allowed=allowed, at=now, durations=d)
     if allowed:
-        new_rule = Rule.SHARED_TRAINING
         retention = f"up to {d.shared_training_years} years after their last message"
-        example = add_years(now, d.shared_training_years)
     else:
-        new_rule = Rule.NOT_SHARED
         retention = f"up to {d.not_shared_days} days after their last message"
-        example = add_days(now, d.not_shared_days)
-    counts = visible_conversations(user=user).aggregate(
+    counts = visible_conversations(user_id=user.pk).aggregate(
         shared=Count("pk", filter=Q(shared_for_training=True)),
         not_shared=Count("pk", filter=Q(shared_for_training=False)),
     )
@@ -57,10 +52,10 @@ def consent_preview(*, user: User, allowed: bool, now: datetime) -> ConsentPrevi
     )
     return ConsentPreview(
         allowed=allowed,
-        new_rule=new_rule.value,
-        new_rule_label=RULE_LABELS[new_rule],
+        new_rule=example.rule,
+        new_rule_label=RULE_LABELS[example.rule],
         new_retention=retention,
-        example_until=shown_date(example, now),
+        example_until=shown_date(example.content_retain_until, now),
         stay_in_runs=stay,
         shared_stored=counts["shared"],
         not_shared_stored=counts["not_shared"],

@@ -4,8 +4,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import QuerySet
-
 from accounts.models import User
 from accounts.selectors import consent_allowed
 from dashboard.presentation import (
@@ -30,7 +28,8 @@ from retention.models import (
     Rule,
     TrainingRunConversation,
 )
-from retention.policy import ConversationFacts, Durations, add_years, decide_conversation
+from retention.selectors.conversations import visible_conversations
+from retention.selectors.decisions import decision_for_user
 from retention.selectors.settings import policy_durations
 
 
@@ -58,11 +57,6 @@ LIST_FIELDS = (
     "public_rule",
     "public_retain_until",
 )
-
-
-def visible_conversations(*, user: User) -> QuerySet[Conversation]:
-    """The user's history: deleted conversations leave it at once."""
-    return Conversation.objects.filter(user=user, deleted_at__isnull=True)
 
 
 @dataclass(frozen=True)
@@ -104,7 +98,7 @@ def conversation_page(
     size: int = PAGE_SIZE,
 ) -> Page:
     """One page of the history, newest activity first. Raises BadCursor."""
-    qs = visible_conversations(user=user).only(*LIST_FIELDS)
+    qs = visible_conversations(user_id=user.pk).only(*LIST_FIELDS)
     if rule:
         qs = qs.filter(public_rule=rule)
     if kind:
@@ -148,37 +142,19 @@ class ConversationDetail:
     shared_for_training: bool
 
 
-def _decision_for_user(
-    conversation: Conversation, *, user: User, consent_now: bool, durations: Durations
-):
-    """The decision the user is shown: on_hold is always False here, because a
-    hold must never be revealed (the stored public_* columns mask it too)."""
-    facts = ConversationFacts(
-        last_activity_at=conversation.last_activity_at,
-        shared_for_training=conversation.shared_for_training,
-        is_commercial=user.is_commercial,
-        deleted_at=conversation.deleted_at,
-        flagged_at=conversation.flagged_at,
-        on_hold=False,
-        consent_now=consent_now,
-    )
-    return decide_conversation(facts, durations).for_user
-
-
 def conversation_detail(
     *, user: User, external_id: str, now: datetime
 ) -> ConversationDetail | None:
     """Everything the conversation page shows, or None when the id is not one
     of the user's visible conversations (another user's, deleted, unknown)."""
-    conversation = visible_conversations(user=user).filter(external_id=external_id).first()
+    conversation = visible_conversations(user_id=user.pk).filter(external_id=external_id).first()
     if conversation is None:
         return None
-    durations = policy_durations()
-    decision = _decision_for_user(
+    decision = decision_for_user(
         conversation,
-        user=user,
+        is_commercial=user.is_commercial,
         consent_now=consent_allowed(user_id=user.pk, at=now),
-        durations=durations,
+        durations=policy_durations(),
     )
     row = conversation_row(conversation, now, row_urls())
     clocks: list[Clock] = []
@@ -188,7 +164,7 @@ def conversation_detail(
         )
         if conversation.flagged_at is not None:
             # The public date of the scores: a hold that keeps them longer stays unseen.
-            scores_until = add_years(conversation.flagged_at, durations.flagged_scores_years)
+            scores_until = decision.scores_retain_until
             clocks.append(
                 Clock(
                     "Trust and safety classification scores",

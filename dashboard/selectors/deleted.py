@@ -9,10 +9,8 @@ from dashboard.presentation import (
     shown_date,
 )
 from dashboard.selectors.common import KIND_LABELS, PAGE_SIZE, Page, keyset
-from retention.models import (
-    Conversation,
-    DeletionReceipt,
-)
+from retention.models import DeletionReceipt
+from retention.selectors.conversations import owned_conversations
 
 
 @dataclass(frozen=True)
@@ -33,8 +31,10 @@ def deleted_page(
     *, user: User, now: datetime, cursor: str | None = None, size: int = PAGE_SIZE
 ) -> Page:
     """Deleted conversations awaiting purge: never their titles or content."""
-    qs = Conversation.objects.filter(user=user, deleted_at__isnull=False).only(
-        "pk", "kind", "deleted_at", "public_retain_until"
+    qs = (
+        owned_conversations(user_id=user.pk)
+        .filter(deleted_at__isnull=False)
+        .only("pk", "kind", "deleted_at", "public_retain_until")
     )
     rows, next_cursor = keyset(qs, "deleted_at", cursor, size)
     return Page(

@@ -12,13 +12,9 @@ from dashboard.presentation import (
     shown_date,
 )
 from dashboard.selectors.common import RECENT_LIMIT, RULE_LABELS, USER_RULES
-from retention.models import (
-    Conversation,
-    Feedback,
-    Rule,
-)
-from support.models import StaffRole
-from support.selectors import access_log_for_user
+from retention.models import Feedback, Rule
+from retention.selectors.conversations import owned_conversations
+from staff.selectors import access_log_for_user
 
 
 @dataclass(frozen=True)
@@ -62,7 +58,7 @@ def overview(*, user: User, now: datetime) -> Overview:
     # conversation. COUNT(column) counts the rows where it is not null:
     # public_rule never is; deleted_at is set exactly on deleted ones.
     visible = Q(deleted_at__isnull=True)
-    counts = Conversation.objects.filter(user=user).aggregate(
+    counts = owned_conversations(user_id=user.pk).aggregate(
         **{
             rule.value: Count("public_rule", filter=visible & Q(public_rule=rule))
             for rule in USER_RULES
@@ -91,8 +87,9 @@ def overview(*, user: User, now: datetime) -> Overview:
 
 
 def staff_accesses(*, user: User, now: datetime, limit: int = RECENT_LIMIT) -> list[StaffAccess]:
-    """Granted staff accesses to the account (support.selectors owns the read),
-    with dates shown the dashboard's way. Never the staff member's identity."""
+    """Granted staff accesses to the account (staff.selectors owns the read,
+    the user's own requests left out before the limit), with dates shown the
+    dashboard's way. Never the staff member's identity."""
     return [
         StaffAccess(
             role=access.role_label,
@@ -101,5 +98,4 @@ def staff_accesses(*, user: User, now: datetime, limit: int = RECENT_LIMIT) -> l
             data_kind=access.data_kind_label,
         )
         for access in access_log_for_user(user, limit=limit)
-        if access.role != StaffRole.END_USER
     ]

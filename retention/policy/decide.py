@@ -4,10 +4,12 @@ Precedence follows the rules table of retention-rules.md: commercial, legal
 hold, flagged, deleted, shared for training, not shared.
 """
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+# The consent in force at a moment is the ledger's rule, defined once in
+# accounts (pure, like this package); the policy only uses it.
+from accounts.consent import ConsentEntry, consent_at
 from retention.policy.article import Quote, quotes_for
 from retention.policy.dates import add_days, add_years
 
@@ -30,23 +32,6 @@ class Durations:
     flagged_content_years: int = 2
     flagged_scores_years: int = 7
     feedback_years: int = 5
-
-
-@dataclass(frozen=True)
-class ConsentEntry:
-    effective_at: datetime
-    allowed: bool
-
-
-def consent_at(ledger: Iterable[ConsentEntry], moment: datetime) -> bool:
-    """The consent in force at `moment`: the latest entry at or before it.
-    Entries at the same instant count in ledger order. No entry: not allowed."""
-    allowed = False
-    latest: datetime | None = None
-    for entry in ledger:
-        if entry.effective_at <= moment and (latest is None or entry.effective_at >= latest):
-            latest, allowed = entry.effective_at, entry.allowed
-    return allowed
 
 
 @dataclass(frozen=True)

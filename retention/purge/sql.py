@@ -3,7 +3,8 @@ deletion-health check so the three can never disagree.
 
 Each predicate repeats the safety rule on its own (defence in depth): the
 stored deadline must have passed, the owner must not be commercial, and no
-active legal hold may cover the account or the item.
+active legal hold may cover the account or the item (both exemptions defined
+once, in retention.selectors.exemptions).
 """
 
 from collections.abc import Sequence
@@ -11,53 +12,36 @@ from collections.abc import Sequence
 from django.db import connection
 
 from accounts.models import User
-from retention.models import Conversation, Feedback, Flag, LegalHold, Message
+from retention.models import Conversation, Feedback, Flag, Message
+from retention.selectors.exemptions import hold_covers_sql, owner_is_commercial_sql
 
 CONVERSATION = Conversation._meta.db_table
 MESSAGE = Message._meta.db_table
 FLAG = Flag._meta.db_table
 FEEDBACK = Feedback._meta.db_table
-HOLD = LegalHold._meta.db_table
 USER = User._meta.db_table
 
 # c = conversation, u = its owner. One parameter: the cutoff.
 CONVERSATION_DUE = f"""
     c.retain_until IS NOT NULL AND c.retain_until <= %s
     AND c.rule NOT IN ('commercial', 'legal_hold')
-    AND u.account_type <> 'commercial'
-    AND NOT EXISTS (
-        SELECT 1 FROM {HOLD} h
-        WHERE h.released_at IS NULL AND h.user_id = c.user_id
-          AND (h.scope = 'account' OR h.conversation_id = c.id)
-    )
+    AND NOT {owner_is_commercial_sql(owner_alias="u")}
+    AND NOT {hold_covers_sql(user_column="c.user_id", conversation_column="c.external_id")}
 """
 
 # f = flag, u = its owner. Scores go only once the content is gone.
 SCORES_DUE = f"""
     f.conversation_id IS NULL
     AND f.scores_retain_until IS NOT NULL AND f.scores_retain_until <= %s
-    AND u.account_type <> 'commercial'
-    AND NOT EXISTS (
-        SELECT 1 FROM {HOLD} h
-        WHERE h.released_at IS NULL AND h.user_id = f.user_id
-          AND (h.scope = 'account' OR h.conversation_external_id = f.conversation_external_id)
-    )
+    AND NOT {owner_is_commercial_sql(owner_alias="u")}
+    AND NOT {hold_covers_sql(user_column="f.user_id", conversation_column="f.conversation_external_id")}
 """
 
 # fb = feedback, u = its owner.
 FEEDBACK_DUE = f"""
     fb.retain_until IS NOT NULL AND fb.retain_until <= %s
-    AND u.account_type <> 'commercial'
-    AND NOT EXISTS (
-        SELECT 1 FROM {HOLD} h
-        WHERE h.released_at IS NULL AND h.user_id = fb.user_id
-          AND (
-            h.scope = 'account'
-            OR h.conversation_id = fb.conversation_id
-            OR (fb.conversation_external_id <> ''
-                AND h.conversation_external_id = fb.conversation_external_id)
-          )
-    )
+    AND NOT {owner_is_commercial_sql(owner_alias="u")}
+    AND NOT {hold_covers_sql(user_column="fb.user_id", conversation_column="fb.conversation_external_id")}
 """
 
 

@@ -12,11 +12,13 @@ DURATION_FIELDS = (
     "feedback_years",
 )
 
+SETTINGS_ROW = 1
+
 
 def policy_settings() -> PolicySettings:
-    """The one settings row, created with the article's defaults if missing."""
-    settings_row, _ = PolicySettings.objects.get_or_create(pk=1)
-    return settings_row
+    """The one settings row. A read never writes: without the row (migration
+    retention 0002 creates it) the article's defaults, unsaved."""
+    return PolicySettings.objects.filter(pk=SETTINGS_ROW).first() or PolicySettings(pk=SETTINGS_ROW)
 
 
 def policy_durations() -> Durations:

@@ -17,6 +17,7 @@ from accounts.models import User
 from accounts.selectors import consent_ledgers
 from retention.models import Conversation, DeletionReceipt, Feedback, Flag, Message, Rule
 from retention.policy import consent_at
+from retention.selectors.conversations import owned_conversations
 from retention.services.deadlines import (
     refresh_conversation_deadlines,
     refresh_feedback_deadlines,
@@ -209,6 +210,30 @@ def message_add(
     return stored[0] if stored else Message.objects.get(external_id=message_external_id)
 
 
+class ConversationNotFound(LookupError):
+    """An id that is not one of the user's conversations: another account's
+    and an unknown one get the same answer."""
+
+
+def conversations_delete_by_id(
+    *, user: User, external_ids: Iterable[str], deleted_at: datetime | None = None
+) -> int:
+    """Delete the user's conversations of these ids, all or nothing: one id
+    that is not theirs raises ConversationNotFound and nothing is deleted.
+    Deleting again changes nothing. Returns how many were newly deleted."""
+    wanted = set(external_ids)
+    with transaction.atomic():
+        targets = owned_conversations(user_id=user.pk, external_ids=wanted)
+        if targets.count() != len(wanted):
+            raise ConversationNotFound
+        return conversations_delete(user=user, conversations=targets, deleted_at=deleted_at)
+
+
+def conversations_delete_all(*, user: User) -> int:
+    """Every conversation of the user leaves the history now."""
+    return conversations_delete(user=user, conversations=owned_conversations(user_id=user.pk))
+
+
 def conversations_delete(
     *, user: User, conversations: QuerySet[Conversation], deleted_at: datetime | None = None
 ) -> int:
@@ -259,7 +284,7 @@ def feedback_submit(
     """Store a feedback submission with its own copy of the excerpt, so it
     outlives the conversation (kept 5 years from submission)."""
     conversation = (
-        Conversation.objects.filter(external_id=conversation_external_id, user=user).first()
+        owned_conversations(user_id=user.pk, external_ids=[conversation_external_id]).first()
         if conversation_external_id
         else None
     )
@@ -277,7 +302,3 @@ def feedback_submit(
     refresh_feedback_deadlines(Feedback.objects.filter(pk=feedback.pk))
     feedback.refresh_from_db()
     return feedback
-
-
-def conversation_ids_of(user: User, external_ids: Iterable[str]) -> QuerySet[Conversation]:
-    return Conversation.objects.filter(user=user, external_id__in=list(external_ids))

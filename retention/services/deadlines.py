@@ -6,45 +6,23 @@ changes a fact calls one of these on the rows it touched; a settings change
 calls them on everything.
 """
 
-from django.db.models import Case, Exists, OuterRef, QuerySet, Value, When
+from django.db.models import Case, QuerySet, Value, When
 from django.db.models.functions import Least
 
-from accounts.models import AccountType, User
 from retention.db_functions import AddDays, AddYears
-from retention.models import Conversation, Feedback, Flag, LegalHold, Rule
+from retention.models import Conversation, Feedback, Flag, Rule
+from retention.selectors.exemptions import hold_covers, owner_is_commercial
 from retention.selectors.settings import policy_durations
 
 _NULL_DATETIME = Value(None, output_field=Conversation._meta.get_field("retain_until"))
-
-
-def _is_commercial():
-    return Exists(User.objects.filter(pk=OuterRef("user_id"), account_type=AccountType.COMMERCIAL))
-
-
-def _account_on_hold():
-    return Exists(
-        LegalHold.objects.filter(
-            user_id=OuterRef("user_id"), released_at=None, scope=LegalHold.Scope.ACCOUNT
-        )
-    )
-
-
-def _conversation_on_hold(conversation_ref: str):
-    return Exists(
-        LegalHold.objects.filter(
-            conversation_id=OuterRef(conversation_ref),
-            released_at=None,
-            scope=LegalHold.Scope.CONVERSATION,
-        )
-    )
 
 
 def refresh_conversation_deadlines(conversations: QuerySet[Conversation]) -> int:
     """Recompute rule and retain-until (effective and user-facing) for the
     given conversations. Returns the number of rows updated."""
     d = policy_durations()
-    commercial = _is_commercial()
-    held = _account_on_hold() | _conversation_on_hold("pk")
+    commercial = owner_is_commercial()
+    held = hold_covers(conversation_ref="external_id")
     base_until = Case(
         When(shared_for_training=True, then=AddYears("last_activity_at", d.shared_training_years)),
         default=AddDays("last_activity_at", d.not_shared_days),
@@ -85,10 +63,8 @@ def refresh_flag_deadlines(flags: QuerySet[Flag]) -> int:
     d = policy_durations()
     return flags.update(
         scores_retain_until=Case(
-            When(_is_commercial(), then=_NULL_DATETIME),
-            When(
-                _account_on_hold() | _conversation_on_hold("conversation_id"), then=_NULL_DATETIME
-            ),
+            When(owner_is_commercial(), then=_NULL_DATETIME),
+            When(hold_covers(conversation_ref="conversation_external_id"), then=_NULL_DATETIME),
             default=AddYears("flagged_at", d.flagged_scores_years),
         )
     )
@@ -100,10 +76,8 @@ def refresh_feedback_deadlines(feedback: QuerySet[Feedback]) -> int:
     return feedback.update(
         public_retain_until=public_until,
         retain_until=Case(
-            When(_is_commercial(), then=_NULL_DATETIME),
-            When(
-                _account_on_hold() | _conversation_on_hold("conversation_id"), then=_NULL_DATETIME
-            ),
+            When(owner_is_commercial(), then=_NULL_DATETIME),
+            When(hold_covers(conversation_ref="conversation_external_id"), then=_NULL_DATETIME),
             default=public_until,
         ),
     )

@@ -20,12 +20,16 @@ class HoldError(ValueError):
 
 
 def _refresh_covered(hold: LegalHold) -> None:
+    """The deadlines of what the hold covers (retention.selectors.exemptions)."""
     if hold.scope == LegalHold.Scope.ACCOUNT:
         refresh_account_deadlines(hold.user_id)
-    elif hold.conversation_id:
-        refresh_conversation_deadlines(Conversation.objects.filter(pk=hold.conversation_id))
-        refresh_flag_deadlines(Flag.objects.filter(conversation_id=hold.conversation_id))
-        refresh_feedback_deadlines(Feedback.objects.filter(conversation_id=hold.conversation_id))
+        return
+    about = {"user_id": hold.user_id, "conversation_external_id": hold.conversation_external_id}
+    refresh_conversation_deadlines(
+        Conversation.objects.filter(user_id=hold.user_id, external_id=hold.conversation_external_id)
+    )
+    refresh_flag_deadlines(Flag.objects.filter(**about))
+    refresh_feedback_deadlines(Feedback.objects.filter(**about))
 
 
 @transaction.atomic

@@ -3,10 +3,11 @@
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Q
 
-from accounts.models import AccountType, ConsentChange
+from accounts.selectors import consent_allowed_at
 from retention.models import Conversation, TrainingRun, TrainingRunConversation
+from retention.selectors.exemptions import owner_is_commercial
 
 
 class TrainingRunConflict(ValueError):
@@ -17,19 +18,11 @@ def eligible_conversations(started_at: datetime):
     """Conversations a run starting at `started_at` may use: basis shared, not
     deleted by then, existing by then, and the owner's consent allowed at
     that moment; consumer accounts only."""
-    consent_then = Subquery(
-        ConsentChange.objects.filter(user_id=OuterRef("user_id"), effective_at__lte=started_at)
-        .order_by("-effective_at", "-id")
-        .values("allowed")[:1]
-    )
     return (
-        Conversation.objects.filter(
-            shared_for_training=True,
-            created_at__lte=started_at,
-            user__account_type=AccountType.CONSUMER,
-        )
+        Conversation.objects.filter(shared_for_training=True, created_at__lte=started_at)
+        .filter(~owner_is_commercial())
         .filter(Q(deleted_at__isnull=True) | Q(deleted_at__gt=started_at))
-        .annotate(consent_then=consent_then)
+        .annotate(consent_then=consent_allowed_at(user_ref="user_id", moment=started_at))
         .filter(consent_then=True)
     )
 

@@ -76,9 +76,9 @@ def test_changing_the_case_of_the_email_does_not_buy_more_attempts(db):
 
 
 def test_account_created_by_the_chat_service_sets_its_first_password_by_email(db):
-    user, _ = account_upsert(
+    user = account_upsert(
         external_id="acct_9", email="new@example.com", account_type="consumer", plan="free"
-    )
+    ).user
     assert not user.has_usable_password()
     client = Client()
     response = client.post("/accounts/password-reset/", {"email": "NEW@example.com"})

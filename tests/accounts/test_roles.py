@@ -7,12 +7,12 @@ from accounts.roles import (
     PRIVACY_ADMIN_PERMISSIONS,
     PRIVACY_ADMINS,
     SUPPORT_AGENTS,
+    StaffRole,
     can_use_console,
     is_privacy_admin,
     is_support_agent,
     role_of,
 )
-from support.models import StaffRole
 from tests.factories import StaffFactory, UserFactory
 from tests.support.helpers import make_privacy_admin, make_support_agent
 
@@ -29,7 +29,7 @@ def _perms(group_name):
 
 def test_migration_creates_both_groups_with_their_permission_sets():
     assert _perms(PRIVACY_ADMINS) == set(PRIVACY_ADMIN_PERMISSIONS)
-    assert _perms(SUPPORT_AGENTS) == {("support", "use_console")}
+    assert _perms(SUPPORT_AGENTS) == {("staff", "use_console")}
 
 
 def test_privacy_admins_may_delete_nothing_and_never_write_the_ledgers():
@@ -54,7 +54,7 @@ def test_support_agent_is_not_staff_and_only_uses_the_console():
     agent = make_support_agent()
     assert not agent.is_staff
     assert is_support_agent(agent) and not is_privacy_admin(agent) and can_use_console(agent)
-    assert agent.get_all_permissions() == {"support.use_console"}
+    assert agent.get_all_permissions() == {"staff.use_console"}
     assert role_of(agent) == StaffRole.SUPPORT_AGENT
 
 

@@ -22,8 +22,8 @@ from retention.models import (
 from retention.services.conversations import conversation_flag
 from retention.services.holds import legal_hold_place
 from retention.services.policy_settings import policy_settings_update
-from support.admin_tools import EXACT_COUNT_LIMIT, LargeTablePaginator
-from support.models import AccessLog
+from staff.admin_tools import EXACT_COUNT_LIMIT, LargeTablePaginator
+from staff.models import AccessLog
 from tests.factories import UserFactory
 from tests.support.helpers import seed_account, seed_receipt
 
@@ -41,7 +41,7 @@ def seed_rows(n: int, staff) -> None:
         k = next(_counter)
         user = UserFactory()
         conversation = seed_account(user, prefix=f"q{k}").get()
-        consent_record(user=user, allowed=True, source="dashboard")
+        consent_record(article_version="v-test", user=user, allowed=True, source="dashboard")
         conversation_flag(conversation=conversation, flagged_at=timezone.now(), scores={"x": 0.9})
         legal_hold_place(user=user, reason="r", placed_by=staff, conversation=conversation)
         seed_receipt(user, sequence=k, conversation_external_id=f"gone-{k}")
@@ -70,7 +70,7 @@ def _changelists():
     return [
         f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
         for model in admin.site._registry
-        if model._meta.app_label in {"accounts", "retention", "support", "ingest"}
+        if model._meta.app_label in {"accounts", "staff", "retention", "ingest"}
     ]
 
 
@@ -122,7 +122,7 @@ def test_training_runs_show_how_many_conversations_each_used(client, superuser):
 def test_paginator_counts_with_a_cap_instead_of_scanning():
     seed = [AccessLog(role="support_agent", data_kind="metadata") for _ in range(30)]
     AccessLog.objects.bulk_create(seed)
-    with mock.patch("support.admin_tools.EXACT_COUNT_LIMIT", 10):
+    with mock.patch("staff.admin_tools.EXACT_COUNT_LIMIT", 10):
         assert LargeTablePaginator(AccessLog.objects.filter(role="support_agent"), 5).count == 10
     assert LargeTablePaginator(AccessLog.objects.all(), 5).count == 30
     assert EXACT_COUNT_LIMIT >= 1000
@@ -130,12 +130,12 @@ def test_paginator_counts_with_a_cap_instead_of_scanning():
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="planner estimate is PostgreSQL's")
 def test_paginator_uses_the_planner_estimate_for_a_large_unfiltered_table():
-    with mock.patch("support.admin_tools._reltuples", return_value=1_234_567) as estimate:
+    with mock.patch("staff.admin_tools._reltuples", return_value=1_234_567) as estimate:
         assert LargeTablePaginator(Conversation.objects.all(), 50).count == 1_234_567
         estimate.assert_called_once()
         # A filtered list is counted (capped), never estimated.
         assert LargeTablePaginator(Conversation.objects.filter(kind="chat"), 50).count == 0
-    from support.admin_tools import _reltuples
+    from staff.admin_tools import _reltuples
 
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE retention_conversation")

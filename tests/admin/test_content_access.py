@@ -2,9 +2,10 @@
 
 import pytest
 
+from accounts.roles import StaffRole
 from retention.models import Conversation, Feedback
-from support.models import AccessLog, DataKind, Outcome, StaffRole
-from support.selectors import access_log_for_user
+from staff.models import AccessLog, DataKind, Outcome
+from staff.selectors import access_log_for_user
 from tests.factories import UserFactory
 from tests.support.helpers import (
     SECRET_COMMENT,

@@ -7,7 +7,7 @@ from accounts.models import ConsentChange
 from accounts.services import consent_record
 from retention.models import DeletionReceipt, PolicySettingChange
 from retention.services.policy_settings import policy_settings_update
-from support.models import AccessLog
+from staff.models import AccessLog
 from tests.factories import UserFactory
 from tests.support.helpers import seed_receipt
 
@@ -29,7 +29,7 @@ def test_ledger_admins_grant_no_write_even_to_superusers(rf, superuser, model):
 
 def _one_row_of_each(superuser):
     user = UserFactory()
-    consent_record(user=user, allowed=True, source="dashboard")
+    consent_record(article_version="v-test", user=user, allowed=True, source="dashboard")
     seed_receipt(user, sequence=1, conversation_external_id="gone")
     AccessLog.objects.create(role="support_agent", data_kind="metadata", account=user)
     policy_settings_update(changes={"not_shared_days": 31}, changed_by=superuser)

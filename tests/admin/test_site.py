@@ -2,7 +2,8 @@
 
 import pytest
 
-from support.models import AccessLog, DataKind, Outcome, StaffRole
+from accounts.roles import StaffRole
+from staff.models import AccessLog, DataKind, Outcome
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

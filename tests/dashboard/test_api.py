@@ -27,7 +27,13 @@ def csrf_token(client) -> str:
 
 
 def test_conversations_have_the_documented_shape(owner, owner_client, add_message, now):
-    consent_record(user=owner, allowed=True, source="import", effective_at=now - timedelta(days=10))
+    consent_record(
+        article_version="v-test",
+        user=owner,
+        allowed=True,
+        source="import",
+        effective_at=now - timedelta(days=10),
+    )
     add_message(owner, now - timedelta(days=5), conversation="s1", title="Shared")
     training_run_register(external_id="r1", name="Run one", started_at=now - timedelta(days=1))
     payload = owner_client.get("/api/me/conversations").json()

@@ -9,7 +9,6 @@ from dashboard.presentation import (
     BadCursor,
     cursor_decode,
     cursor_encode,
-    is_valid_external_id,
     iso_utc,
     relative_text,
     render_article_body,
@@ -72,22 +71,6 @@ def test_cursor_round_trips():
 def test_cursor_decode_refuses_what_this_site_did_not_make(bad):
     with pytest.raises(BadCursor):
         cursor_decode(bad)
-
-
-@pytest.mark.parametrize(
-    ("value", "ok"),
-    [
-        ("c-1", True),
-        ("conv_1.2:3~x", True),
-        ("", False),
-        ("a b", False),
-        ("a/b", False),
-        ("x" * 129, False),
-        ("é", False),
-    ],
-)
-def test_external_id_format(value, ok):
-    assert is_valid_external_id(value) is ok
 
 
 def test_article_body_is_escaped_and_bullets_separated_by_blank_lines_form_one_list():

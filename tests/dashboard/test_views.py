@@ -13,13 +13,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import ConsentChange
+from accounts.roles import StaffRole
 from accounts.services import consent_record
 from dashboard import selectors
 from retention.models import Conversation, DeletionReceipt, Feedback, Rule
 from retention.services.conversations import conversation_flag, feedback_submit
 from retention.services.holds import legal_hold_place
 from retention.services.training import training_run_register
-from support.models import AccessLog, DataKind, Outcome, StaffRole
+from staff.models import AccessLog, DataKind, Outcome
 from tests.factories import CommercialUserFactory, StaffFactory, UserFactory
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -252,7 +253,13 @@ def test_conversation_page_never_reveals_a_legal_hold(owner, owner_client, histo
 def test_conversation_page_lists_training_runs_and_future_use(
     owner, owner_client, add_message, now
 ):
-    consent_record(user=owner, allowed=True, source="import", effective_at=now - timedelta(days=10))
+    consent_record(
+        article_version="v-test",
+        user=owner,
+        allowed=True,
+        source="import",
+        effective_at=now - timedelta(days=10),
+    )
     add_message(owner, now - timedelta(days=5), conversation="s1", title="Shared")
     training_run_register(
         external_id="run-1", name="Spring model run", started_at=now - timedelta(days=1)
@@ -323,7 +330,13 @@ def test_delete_all_needs_the_typed_confirmation(owner, other, owner_client, his
 def test_consent_preview_shows_real_counts_and_changes_nothing_until_confirmed(
     owner, owner_client, add_message, now
 ):
-    consent_record(user=owner, allowed=True, source="import", effective_at=now - timedelta(days=10))
+    consent_record(
+        article_version="v-test",
+        user=owner,
+        allowed=True,
+        source="import",
+        effective_at=now - timedelta(days=10),
+    )
     add_message(owner, now - timedelta(days=5), conversation="s1", title="Shared one")
     add_message(owner, now - timedelta(days=4), conversation="s2", title="Shared two")
     training_run_register(external_id="run-1", name="Run", started_at=now - timedelta(days=1))
@@ -450,7 +463,9 @@ def test_policy_page_renders_every_section_with_its_anchor(db):
 
 
 def test_export_is_an_attachment_with_everything_about_the_user(owner, owner_client, history, now):
-    consent_record(user=owner, allowed=True, source="dashboard", effective_at=now)
+    consent_record(
+        article_version="v-test", user=owner, allowed=True, source="dashboard", effective_at=now
+    )
     owner_client.post("/conversations/c-old/delete/")
     response = owner_client.get("/export/")
     assert response.status_code == 200

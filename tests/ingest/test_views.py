@@ -236,22 +236,44 @@ INVALID_EVENTS = {
     "conversation-id-slash": (
         b.message_added(AT, conversation="team/conv-1"),
         "conversation.id",
-        "must not contain '/'",
+        "must be an id the portal's pages can open",
     ),
     "deleted-conversation-slash": (
         b.conversation_deleted(AT, conversation="a/b"),
         "conversation",
-        "must not contain '/'",
+        "must be an id the portal's pages can open",
     ),
     "flagged-conversation-slash": (
         b.conversation_flagged(AT, conversation="a/b"),
         "conversation",
-        "must not contain '/'",
+        "must be an id the portal's pages can open",
     ),
     "feedback-conversation-slash": (
         b.feedback_submitted(AT, conversation="a/b"),
         "feedback.conversation",
-        "must not contain '/'",
+        "must be an id the portal's pages can open",
+    ),
+    # Every id a page could not open, refused at the door (one validator,
+    # accounts.external_ids, for ingest, pages, API, console and admin).
+    **{
+        f"conversation-id-{name}": (
+            b.message_added(AT, conversation=bad),
+            "conversation.id",
+            "must be an id the portal's pages can open",
+        )
+        for name, bad in {
+            "space": "my chat",
+            "accent": "café",
+            "percent": "50%off",
+            "question-mark": "why?",
+            "dot": ".",
+            "dot-dot": "..",
+        }.items()
+    },
+    "account-id-space": (
+        b.message_added(AT, account="acct 1"),
+        "account",
+        "must be an id the portal's pages can open",
     ),
     "score-above-1": (
         b.conversation_flagged(AT, scores={"violence": 1.01}),

@@ -111,7 +111,13 @@ def seed_backlog(
     plain = [UserFactory() for _ in range(4)]
     sharer, held = UserFactory(), UserFactory()
     commercial = CommercialUserFactory()
-    consent_record(user=sharer, allowed=True, source="import", effective_at=start - 20 * 365 * DAY)
+    consent_record(
+        article_version="v-test",
+        user=sharer,
+        allowed=True,
+        source="import",
+        effective_at=start - 20 * 365 * DAY,
+    )
     rows = _Rows()
     expect = backlog.conversations
 

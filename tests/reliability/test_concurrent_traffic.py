@@ -315,7 +315,9 @@ def test_a_consent_change_that_waited_for_another_tab_is_recorded_after_it(postg
 
     def this_tab():
         try:
-            result["change"] = consent_record(user=user, allowed=True, source="dashboard")
+            result["change"] = consent_record(
+                article_version="v-test", user=user, allowed=True, source="dashboard"
+            )
         finally:
             connection.close()
 

@@ -68,11 +68,23 @@ def _boundary_case(kind, user, add_message, base):
         conversation = _conversation(user, add_message, base, "c")
         return base + timedelta(days=30), lambda: _exists("c")
     if kind == "shared_training":
-        consent_record(user=user, allowed=True, source="dashboard", effective_at=base - SECOND)
+        consent_record(
+            article_version="v-test",
+            user=user,
+            allowed=True,
+            source="dashboard",
+            effective_at=base - SECOND,
+        )
         _conversation(user, add_message, base, "c")
         return add_years(base, 5), lambda: _exists("c")
     if kind == "deleted":
-        consent_record(user=user, allowed=True, source="dashboard", effective_at=base - SECOND)
+        consent_record(
+            article_version="v-test",
+            user=user,
+            allowed=True,
+            source="dashboard",
+            effective_at=base - SECOND,
+        )
         conversation = _conversation(user, add_message, base, "c")
         deleted_at = base + timedelta(days=3)
         conversations_delete(
@@ -265,7 +277,11 @@ def test_receipts_prove_each_purge_without_content(add_message, base):
 @pytest.mark.django_db
 def test_dry_run_counts_per_rule_and_deletes_nothing(consumer, add_message, base):
     consent_record(
-        user=consumer, allowed=True, source="dashboard", effective_at=base - timedelta(days=3000)
+        article_version="v-test",
+        user=consumer,
+        allowed=True,
+        source="dashboard",
+        effective_at=base - timedelta(days=3000),
     )
     _conversation(consumer, add_message, base - timedelta(days=2000), "shared")
     conversation_flag(
@@ -273,7 +289,13 @@ def test_dry_run_counts_per_rule_and_deletes_nothing(consumer, add_message, base
         flagged_at=base,
         scores={"x": 1},
     )
-    consent_record(user=consumer, allowed=False, source="dashboard", effective_at=base + SECOND)
+    consent_record(
+        article_version="v-test",
+        user=consumer,
+        allowed=False,
+        source="dashboard",
+        effective_at=base + SECOND,
+    )
     _conversation(consumer, add_message, base + timedelta(days=1), "plain")
 
     report = purge_due(dry_run=True)

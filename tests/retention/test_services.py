@@ -42,19 +42,37 @@ def test_an_older_message_does_not_move_activity_back(consumer, add_message):
 
 def test_only_new_or_resumed_activity_picks_up_consent(consumer, add_message):
     add_message(consumer, utc(2026, 1, 3))
-    consent_record(user=consumer, allowed=True, source="import", effective_at=utc(2026, 1, 5))
+    consent_record(
+        article_version="v-test",
+        user=consumer,
+        allowed=True,
+        source="import",
+        effective_at=utc(2026, 1, 5),
+    )
     assert conversation().rule == Rule.NOT_SHARED  # flipping consent rewrote nothing
     add_message(consumer, utc(2026, 1, 10))
     assert (conversation().rule, conversation().retain_until) == (
         Rule.SHARED_TRAINING,
         utc(2031, 1, 10),
     )
-    consent_record(user=consumer, allowed=False, source="import", effective_at=utc(2026, 3, 1))
+    consent_record(
+        article_version="v-test",
+        user=consumer,
+        allowed=False,
+        source="import",
+        effective_at=utc(2026, 3, 1),
+    )
     assert conversation().retain_until == utc(2031, 1, 10)
 
 
 def test_deleting_hides_at_once_and_caps_at_30_days(consumer, add_message):
-    consent_record(user=consumer, allowed=True, source="import", effective_at=utc(2026, 1, 1))
+    consent_record(
+        article_version="v-test",
+        user=consumer,
+        allowed=True,
+        source="import",
+        effective_at=utc(2026, 1, 1),
+    )
     add_message(consumer, utc(2026, 1, 10))
     assert (
         conversations_delete(
@@ -184,7 +202,13 @@ def test_a_purged_conversation_cannot_be_revived_by_a_late_message(consumer, add
 def test_training_run_records_eligible_conversations_once(add_message):
     allowed, refused, commercial = UserFactory(), UserFactory(), CommercialUserFactory()
     for user in (allowed, refused, commercial):
-        consent_record(user=user, allowed=True, source="import", effective_at=utc(2026, 1, 1))
+        consent_record(
+            article_version="v-test",
+            user=user,
+            allowed=True,
+            source="import",
+            effective_at=utc(2026, 1, 1),
+        )
         add_message(user, utc(2026, 1, 2), conversation=f"c-{user.pk}")
     add_message(allowed, utc(2026, 1, 2), conversation="deleted-one")
     conversations_delete(
@@ -192,7 +216,13 @@ def test_training_run_records_eligible_conversations_once(add_message):
         conversations=Conversation.objects.filter(external_id="deleted-one"),
         deleted_at=utc(2026, 1, 3),
     )
-    consent_record(user=refused, allowed=False, source="dashboard", effective_at=utc(2026, 1, 4))
+    consent_record(
+        article_version="v-test",
+        user=refused,
+        allowed=False,
+        source="dashboard",
+        effective_at=utc(2026, 1, 4),
+    )
 
     run, created = training_run_register(external_id="r1", name="Run 1", started_at=utc(2026, 1, 5))
     assert created
@@ -206,7 +236,9 @@ def test_training_run_records_eligible_conversations_once(add_message):
 
 
 def test_the_consent_ledger_refuses_updates_even_in_raw_sql(consumer):
-    entry = consent_record(user=consumer, allowed=True, source="dashboard")
+    entry = consent_record(
+        article_version="v-test", user=consumer, allowed=True, source="dashboard"
+    )
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             "UPDATE accounts_consentchange SET allowed = %s WHERE id = %s", [False, entry.pk]

@@ -58,7 +58,7 @@ def database_fingerprint(
 ) -> dict[str, tuple[int, str]]:
     """Row count and a hash of every row, per model, for every installed model
     (or those of `only_apps`) but NOT_PRODUCT_DATA and `ignore` (labels like
-    "support.AccessLog"). Updates show as well as inserts and deletes."""
+    "staff.AccessLog"). Updates show as well as inserts and deletes."""
     fingerprint = {}
     for model in apps.get_models():
         label = model._meta.label

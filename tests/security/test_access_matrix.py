@@ -147,7 +147,7 @@ ROWS: list[Row] = [
     ),
     # Ledgers: no write through admin for anyone.
     Row(
-        "admin:support_accesslog_delete",
+        "admin:staff_accesslog_delete",
         "POST",
         _staff_only(403),
         args=lambda s: [s["access_log"].pk],
@@ -249,7 +249,7 @@ PRIVACY_ADMIN_MODEL_PAGES: dict[str, dict[str, int]] = {
     "retention.PurgeStatistic": VIEW_ONLY,
     "retention.PurgeRun": VIEW_ONLY,
     "ingest.IngestedEvent": VIEW_ONLY,
-    "support.AccessLog": VIEW_ONLY,
+    "staff.AccessLog": VIEW_ONLY,
 }
 # Third-party models (auth groups, beat schedules, axes): privacy admins have
 # no permission. Their object pages are probed with an id that does not exist:
@@ -309,13 +309,13 @@ def seed(db):
     from retention.services.conversations import conversation_flag
     from retention.services.holds import legal_hold_place
     from retention.services.policy_settings import policy_settings_update
-    from support.models import AccessLog
+    from staff.models import AccessLog
     from tests.factories import UserFactory
     from tests.support.helpers import seed_account, seed_receipt
 
     owner = UserFactory()
     conversation = seed_account(owner).get()
-    consent_record(user=owner, allowed=True, source="dashboard")
+    consent_record(article_version="v-test", user=owner, allowed=True, source="dashboard")
     conversation_flag(conversation=conversation, flagged_at=timezone.now(), scores={"x": 1.0})
     legal_hold_place(user=owner, reason="matrix", placed_by=None)
     run = TrainingRun.objects.create(external_id="run-m", name="m", started_at=timezone.now())
@@ -351,7 +351,7 @@ def seed(db):
         "retention.PurgeStatistic": PurgeStatistic.objects.get(),
         "retention.PurgeRun": PurgeRun.objects.get(),
         "ingest.IngestedEvent": IngestedEvent.objects.create(event_id="ev-m", type="message"),
-        "support.AccessLog": access_log,
+        "staff.AccessLog": access_log,
     }
     assert set(objects) == set(PRIVACY_ADMIN_MODEL_PAGES)
     return {

@@ -57,7 +57,7 @@ def test_anonymous_htmx_request_with_a_malformed_current_url_is_sent_to_sign_in(
 
 @pytest.mark.parametrize("param", ["access", "before"])
 def test_console_grant_and_page_ids_in_other_digits_are_refused_not_500(param):
-    from support.models import AccessLog, Outcome
+    from staff.models import AccessLog, Outcome
     from tests.support.helpers import make_support_agent
 
     owner = UserFactory()

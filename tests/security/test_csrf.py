@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from accounts.models import ConsentChange
 from retention.models import Conversation, PolicySettingChange, PurgeRun
-from support.models import AccessLog
+from staff.models import AccessLog
 from tests.security import test_access_matrix as matrix
 from tests.security.helpers import body_text, changed_models, database_fingerprint, routes
 from tests.support.helpers import make_privacy_admin, make_support_agent

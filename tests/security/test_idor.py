@@ -30,9 +30,10 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from accounts.roles import StaffRole
 from retention.models import Conversation
 from retention.services.conversations import conversations_delete, message_add
-from support.models import AccessLog, DataKind, Outcome, StaffRole
+from staff.models import AccessLog, DataKind, Outcome
 from tests.factories import UserFactory
 from tests.security import test_access_matrix as matrix
 from tests.security.helpers import body_text, changed_models, database_fingerprint, routes
@@ -489,7 +490,7 @@ def test_another_users_id_is_refused_and_changes_nothing(group: str, world):
         )
         for case in GROUPS[group]
     ]
-    ignore = frozenset({"support.AccessLog"})
+    ignore = frozenset({"staff.AccessLog"})
     before = database_fingerprint(ignore=ignore)
     last_log = AccessLog.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     for case, client, path, data in prepared:

@@ -12,7 +12,7 @@ from accounts.models import AppendOnlyError, ConsentChange
 from accounts.services import consent_record
 from retention.models import DeletionReceipt, PolicySettingChange
 from retention.services.policy_settings import policy_settings_update
-from support.models import AccessLog
+from staff.models import AccessLog
 from tests.factories import UserFactory
 from tests.support.helpers import seed_receipt
 
@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.security]
 @pytest.fixture
 def ledger_rows():
     user = UserFactory()
-    consent_record(user=user, allowed=True, source="dashboard")
+    consent_record(article_version="v-test", user=user, allowed=True, source="dashboard")
     seed_receipt(user, sequence=1, conversation_external_id="gone-1")
     policy_settings_update(changes={"feedback_years": 6}, changed_by=None)
     AccessLog.objects.create(role="support_agent", data_kind="metadata", account=user, reason="T")
@@ -70,5 +70,11 @@ def test_postgresql_refuses_a_raw_delete_of_a_ledger_row(ledger_rows):
 
 def test_new_rows_are_still_appended(ledger_rows):
     user = UserFactory()
-    consent_record(user=user, allowed=True, source="dashboard", effective_at=timezone.now())
+    consent_record(
+        article_version="v-test",
+        user=user,
+        allowed=True,
+        source="dashboard",
+        effective_at=timezone.now(),
+    )
     assert ConsentChange.objects.count() == 2

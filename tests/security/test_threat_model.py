@@ -23,7 +23,7 @@ from retention.models import Conversation, DeletionReceipt, Message
 from retention.purge import purge_due
 from retention.services.conversations import message_add
 from retention.services.holds import legal_hold_place
-from support.models import AccessLog
+from staff.models import AccessLog
 from tests.security.helpers import database_fingerprint
 
 pytestmark = [pytest.mark.django_db, pytest.mark.security]
@@ -47,9 +47,9 @@ def _iso(moment) -> str:
 
 @pytest.fixture
 def account():
-    user, _ = account_upsert(
+    user = account_upsert(
         external_id="acct-t", email="owner@example.com", account_type="consumer", plan="pro"
-    )
+    ).user
     message_add(
         user=user,
         conversation_external_id="conv-t",
@@ -157,7 +157,7 @@ def test_the_token_reads_no_content_back(account):
 
 
 def test_the_token_appends_consent_but_never_rewrites_the_ledger_or_the_access_log(account):
-    consent_record(user=account, allowed=True, source="dashboard")
+    consent_record(article_version="v-test", user=account, allowed=True, source="dashboard")
     AccessLog.objects.create(
         role="support_agent", data_kind="metadata", account=account, reason="T-1"
     )

@@ -6,9 +6,10 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
+from accounts.roles import StaffRole
 from retention.services.holds import legal_hold_place
-from support.models import AccessLog, DataKind, Outcome, StaffRole
-from support.selectors import access_log_for_user
+from staff.models import AccessLog, DataKind, Outcome
+from staff.selectors import access_log_for_user
 from tests.factories import UserFactory
 from tests.support.helpers import (
     SECRET_COMMENT,
@@ -172,7 +173,7 @@ def test_a_grant_expires(client, agent):
     url = f"/support/accounts/{owner.pk}/?access={grant.pk}"
     assert client.get(url).status_code == 200
     later = timezone.now() + timedelta(hours=2)
-    with mock.patch("support.selectors.timezone.now", return_value=later):
+    with mock.patch("staff.selectors.timezone.now", return_value=later):
         assert client.get(url).status_code == 403
 
 

@@ -2,8 +2,8 @@
 
 from django.contrib import admin
 
-from support.admin_tools import PortalModelAdmin, ReadOnlyAdminMixin
-from support.models import AccessLog
+from staff.admin_tools import PortalModelAdmin, ReadOnlyAdminMixin
+from staff.models import AccessLog
 
 
 @admin.register(AccessLog)

@@ -13,6 +13,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from staff.http import request_trail
+from staff.services import access_denied_record
+
 
 def _contains_nul(request: HttpRequest) -> bool:
     return "\x00" in request.path or any(
@@ -27,9 +30,7 @@ class PortalAdminSite(admin.AdminSite):
     index_title = "Privacy administration"
 
     def _refuse(self, request: HttpRequest) -> HttpResponse:
-        from support.services import access_denied_record
-
-        access_denied_record(request=request)
+        access_denied_record(**request_trail(request))
         return TemplateResponse(
             request,
             "support/forbidden.html",

@@ -8,6 +8,8 @@ fast at a million rows and never rewrite history:
 - `ReadOnlyAdminMixin`: no add, change or delete for anyone, superusers included.
 - `ContentAccessMixin`: a change page shows a user's conversation content or
   titles only after the admin gives a reason; that writes the access log.
+- `ReasonActionMixin.run_reason_action`: an admin action applied through an
+  intermediate page that requires a reason (legal holds use it).
 """
 
 from __future__ import annotations
@@ -24,7 +26,10 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.utils.http import urlencode
 
 from accounts.models import User
-from support.models import DataKind
+from staff.http import request_trail
+from staff.models import DataKind
+from staff.selectors import access_grant
+from staff.services import access_denied_record, access_granted_record
 
 # Above this many rows an exact count is not worth its cost: the admin shows
 # "about N" (estimate) or pages up to this many rows (capped count).
@@ -136,8 +141,6 @@ class ContentAccessMixin:
         return obj.user_id
 
     def _grant_for(self, request: HttpRequest, obj):
-        from support.selectors import access_grant
-
         raw = request.GET.get("_access", "")
         if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:  # "²".isdigit() too
             return None
@@ -161,8 +164,6 @@ class ContentAccessMixin:
         ]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        from support.services import access_denied_record, access_granted_record
-
         obj = self.get_object(request, unquote(object_id))
         if obj is None or not self.has_view_or_change_permission(request, obj):
             return super().change_view(request, object_id, form_url, extra_context)
@@ -171,14 +172,14 @@ class ContentAccessMixin:
             account = User.objects.only("pk").get(pk=self.content_account_id(obj))
             if reveal_form.is_valid():
                 grant = access_granted_record(
-                    request=request,
+                    **request_trail(request),
                     account=account,
                     reason=reveal_form.cleaned_data["reason"],
                     data_kind=self.content_data_kind,
                 )
                 return HttpResponseRedirect(f"{request.path}?{urlencode({'_access': grant.pk})}")
             # Post/redirect/get: the refusal is logged and explained, nothing shown.
-            access_denied_record(request=request, account=account)
+            access_denied_record(**request_trail(request), account=account)
             self.message_user(
                 request,
                 "Give a reason (at least 3 characters) before viewing; nothing was shown.",

@@ -1,0 +1,31 @@
+"""What a valid external id is: the one validator for the chat service's ids
+(accounts, conversations, messages, feedback, training runs).
+
+An id becomes one segment of the links a user or a staff member opens
+(`/conversations/<id>/`, the support console's lookups, admin searches), so
+it is refused at ingest unless every page can open it: URL-safe characters
+only (no spaces, accents, '%', '?', '/'), and never "." or "..", which a
+browser folds out of a path.
+"""
+
+import re
+
+from django.core.exceptions import ValidationError
+
+MAX_LENGTH = 128
+_PATTERN = re.compile(rf"[A-Za-z0-9._:~-]{{1,{MAX_LENGTH}}}")
+RULE = f'1 to {MAX_LENGTH} of the characters A-Z a-z 0-9 . _ : ~ -, and not "." or ".." alone'
+
+
+def is_valid_external_id(value: object) -> bool:
+    return (
+        isinstance(value, str)
+        and _PATTERN.fullmatch(value) is not None
+        and value not in (".", "..")
+    )
+
+
+def validate_external_id(value: str) -> None:
+    """Django validator (forms, admin)."""
+    if not is_valid_external_id(value):
+        raise ValidationError(f"Not a valid id: use {RULE}.", code="invalid_external_id")

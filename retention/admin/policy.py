@@ -1,0 +1,140 @@
+"""Admin of the policy: the article as loaded, its durations (edited here,
+through retention.services.policy_settings) with their history, and the
+training runs that used conversations."""
+
+from django import forms
+from django.contrib import admin
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db.models import Count
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+
+from retention.models import (
+    PolicyDocument,
+    PolicySection,
+    PolicySettingChange,
+    PolicySettings,
+    TrainingRun,
+    TrainingRunConversation,
+)
+from retention.selectors.settings import DURATION_FIELDS
+from retention.services.policy_settings import policy_settings_update
+from staff.admin_tools import PortalModelAdmin, ReadOnlyAdminMixin
+
+
+@admin.register(TrainingRun)
+class TrainingRunAdmin(ReadOnlyAdminMixin, PortalModelAdmin):
+    account_lookup = None
+    exact_search_fields = ("external_id",)
+    list_display = ("name", "external_id", "started_at", "registered_at", "conversations_used")
+    ordering = ("-started_at",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(conversations_count=Count("uses"))
+
+    @admin.display(description="Conversations used", ordering="conversations_count")
+    def conversations_used(self, obj) -> int:
+        return obj.conversations_count
+
+
+@admin.register(TrainingRunConversation)
+class TrainingRunConversationAdmin(ReadOnlyAdminMixin, PortalModelAdmin):
+    exact_search_fields = ("conversation_external_id", "run__external_id")
+    list_display = ("run", "conversation_external_id", "user")
+    list_select_related = ("run", "user")
+    raw_id_fields = ("run", "conversation", "user")
+    ordering = ("-id",)
+
+
+@admin.register(PolicyDocument)
+class PolicyDocumentAdmin(ReadOnlyAdminMixin, PortalModelAdmin):
+    account_lookup = None
+    exact_search_fields = ("version",)
+    list_display = ("title", "version", "is_current", "loaded_at")
+    ordering = ("-loaded_at",)
+
+
+@admin.register(PolicySection)
+class PolicySectionAdmin(ReadOnlyAdminMixin, PortalModelAdmin):
+    account_lookup = None
+    exact_search_fields = ("anchor",)
+    list_display = ("heading", "anchor", "document", "position")
+    list_select_related = ("document",)
+    ordering = ("document", "position")
+
+
+class PolicySettingsForm(forms.ModelForm):
+    class Meta:
+        model = PolicySettings
+        fields = DURATION_FIELDS
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The service's bounds, so a bad value is a form error, never a 500.
+        for name in DURATION_FIELDS:
+            field = self.fields[name]
+            field.min_value, field.max_value = 1, 36600
+            field.validators += [MinValueValidator(1), MaxValueValidator(36600)]
+            field.widget.attrs.update(min=1, max=36600)
+
+
+@admin.register(PolicySettings)
+class PolicySettingsAdmin(PortalModelAdmin):
+    """The durations of the rules. Saving goes through policy_settings_update:
+    each change is recorded (who, when, old, new) and every stored deadline is
+    recomputed in bulk SQL. The history is shown on the page."""
+
+    form = PolicySettingsForm
+    account_lookup = None
+    list_display = ("__str__", *DURATION_FIELDS, "updated_at")
+    fieldsets = (
+        ("Durations", {"fields": DURATION_FIELDS}),
+        ("History", {"fields": ("updated_at", "change_history")}),
+    )
+    readonly_fields = ("updated_at", "change_history")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Changes (latest 50)")
+    def change_history(self, obj) -> str:
+        changes = PolicySettingChange.objects.select_related("changed_by")[:50]
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    f"{c.changed_at:%Y-%m-%d %H:%M}",
+                    c.field,
+                    c.old_value,
+                    c.new_value,
+                    c.changed_by or "system",
+                )
+                for c in changes
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>When</th><th>Setting</th><th>Old</th><th>New</th>"
+            "<th>By</th></tr></thead><tbody>{}</tbody></table>",
+            rows or mark_safe("<tr><td colspan='5'>No changes yet.</td></tr>"),
+        )
+
+    def save_model(self, request, obj, form, change):
+        changes = {
+            name: form.cleaned_data[name] for name in DURATION_FIELDS if name in form.changed_data
+        }
+        if changes:
+            policy_settings_update(changes=changes, changed_by=request.user)
+        obj.refresh_from_db()
+
+
+@admin.register(PolicySettingChange)
+class PolicySettingChangeAdmin(ReadOnlyAdminMixin, PortalModelAdmin):
+    account_lookup = "changed_by"
+    list_display = ("changed_at", "field", "old_value", "new_value", "changed_by")
+    list_filter = ("field",)
+    list_select_related = ("changed_by",)
+    ordering = ("-changed_at", "-id")

@@ -1,0 +1,108 @@
+"""Admin of what the purge did: deletion receipts, de-identified statistics
+and the runs, with deletion health on top of the runs' list."""
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.urls import path
+
+from accounts.roles import is_privacy_admin
+from retention.models import DeletionReceipt, PurgeRun, PurgeStatistic
+from retention.purge import deletion_health, purge_due
+from retention.tasks import enforce_retention
+from staff.admin_tools import PortalModelAdmin, ReadOnlyAdminMixin
+
+
+@admin.register(DeletionReceipt)
+class DeletionReceiptAdmin(ReadOnlyAdminMixin, PortalModelAdmin):
+    exact_search_fields = ("conversation_external_id", "receipt_hash")
+    list_display = (
+        "sequence",
+        "conversation_external_id",
+        "user",
+        "kind",
+        "rule",
+        "retain_until",
+        "purged_at",
+        "messages_removed",
+    )
+    list_filter = ("rule", "kind")
+    list_select_related = ("user",)
+    raw_id_fields = ("user",)
+    ordering = ("-sequence",)
+
+
+@admin.register(PurgeStatistic)
+class PurgeStatisticAdmin(ReadOnlyAdminMixin, PortalModelAdmin):
+    account_lookup = None
+    list_display = ("day", "rule", "plan", "kind", "conversations", "messages")
+    list_filter = ("rule", "plan", "kind")
+    ordering = ("-day", "rule", "plan", "kind")
+
+
+# --- Deletion health and the purge actions ---------------------------------
+# The figures come from retention.purge.deletion_health(), the same function
+# the purge job logs with; the admin holds no logic of its own.
+
+
+@admin.register(PurgeRun)
+class PurgeRunAdmin(ReadOnlyAdminMixin, PortalModelAdmin):
+    """Deletion health: the runs of the purge job, with a summary above."""
+
+    account_lookup = None
+    change_list_template = "admin/retention/purgerun/change_list.html"
+    list_display = (
+        "started_at",
+        "finished_at",
+        "status",
+        "cutoff",
+        "conversations_purged",
+        "messages_purged",
+        "scores_purged",
+        "feedback_purged",
+        "max_delay_seconds",
+    )
+    list_filter = ("status",)
+    ordering = ("-started_at",)
+
+    def changelist_view(self, request, extra_context=None):
+        context = {**(extra_context or {}), "health": deletion_health()}
+        return super().changelist_view(request, context)
+
+    def get_urls(self):
+        guarded = self.admin_site.admin_view
+        return [
+            path("run-now/", guarded(self.run_now_view), name="retention_purgerun_run_now"),
+            path("preview/", guarded(self.preview_view), name="retention_purgerun_preview"),
+            *super().get_urls(),
+        ]
+
+    def _may_run_purge(self, request) -> bool:
+        return is_privacy_admin(request.user)
+
+    def run_now_view(self, request):
+        """Queue a purge run now (the worker runs it; the run lock keeps it
+        single). POST only: a link crawler must never start a purge."""
+        if request.method != "POST" or not self._may_run_purge(request):
+            raise PermissionDenied
+        enforce_retention.delay_on_commit()
+        self.message_user(
+            request, "A purge run was queued; it appears in this list when a worker has run it."
+        )
+        return redirect("admin:retention_purgerun_changelist")
+
+    def preview_view(self, request):
+        """Dry run: what a purge now would remove, per rule. Nothing is deleted."""
+        if request.method != "POST" or not self._may_run_purge(request):
+            raise PermissionDenied
+        report = purge_due(dry_run=True)
+        by_rule = ", ".join(
+            f"{rule}: {n}" for rule, n in sorted(report.conversations_by_rule.items())
+        )
+        self.message_user(
+            request,
+            f"Dry run: {report.conversations} conversations ({by_rule or 'none'}), "
+            f"{report.messages} messages, {report.scores} score sets and {report.feedback} "
+            "feedback submissions would be purged now. Nothing was deleted.",
+        )
+        return redirect("admin:retention_purgerun_changelist")
