@@ -16,6 +16,7 @@ from accounts.models import ConsentChange
 from accounts.roles import StaffRole
 from accounts.services import consent_record
 from dashboard import selectors
+from dashboard.selectors.common import RECENT_LIMIT
 from retention.models import Conversation, DeletionReceipt, Feedback, Rule
 from retention.services.conversations import conversation_flag, feedback_submit
 from retention.services.holds import legal_hold_place
@@ -505,6 +506,39 @@ def test_staff_access_section_shows_role_time_and_reason_but_never_the_staff_mem
     assert "Support agent" in body and "Ticket 881" in body
     assert "Denied peek" not in body
     assert "agent.smith" not in body
+
+
+def test_staff_accesses_show_even_behind_more_of_the_users_own_rows_than_the_list_holds(
+    owner, owner_client
+):
+    """The list is limited (RECENT_LIMIT); the user's own rows used to be
+    dropped after the SQL LIMIT, so 50 of them hid every staff access the
+    export still showed."""
+    staff = StaffFactory()
+    older = timezone.now() - timedelta(days=1)
+    AccessLog.objects.create(
+        at=older,
+        staff=staff,
+        role=StaffRole.SUPPORT_AGENT,
+        account=owner,
+        reason="Ticket 990",
+        data_kind=DataKind.METADATA,
+        outcome=Outcome.GRANTED,
+    )
+    AccessLog.objects.bulk_create(
+        AccessLog(
+            staff=owner,
+            role=StaffRole.END_USER,
+            account=owner,
+            reason="",
+            data_kind=DataKind.METADATA,
+            outcome=Outcome.GRANTED,
+        )
+        for _ in range(RECENT_LIMIT + 5)
+    )
+    assert "Ticket 990" in owner_client.get("/").content.decode()
+    export = json.loads(b"".join(owner_client.get("/export/").streaming_content))
+    assert [row["reason"] for row in export["staff_access"]] == ["Ticket 990"]
 
 
 def test_commercial_account_cannot_flip_consumer_consent_and_sees_no_consumer_dates(
