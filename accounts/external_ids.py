@@ -10,8 +10,6 @@ browser folds out of a path.
 
 import re
 
-from django.core.exceptions import ValidationError
-
 MAX_LENGTH = 128
 _PATTERN = re.compile(rf"[A-Za-z0-9._:~-]{{1,{MAX_LENGTH}}}")
 RULE = f'1 to {MAX_LENGTH} of the characters A-Z a-z 0-9 . _ : ~ -, and not "." or ".." alone'
@@ -24,8 +22,3 @@ def is_valid_external_id(value: object) -> bool:
         and value not in (".", "..")
     )
 
-
-def validate_external_id(value: str) -> None:
-    """Django validator (forms, admin)."""
-    if not is_valid_external_id(value):
-        raise ValidationError(f"Not a valid id: use {RULE}.", code="invalid_external_id")

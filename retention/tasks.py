@@ -8,7 +8,8 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from retention.purge import DEFAULT_BATCH_SIZE, due_counts, purge_backlog_slice, purge_due
+from retention.purge import DEFAULT_BATCH_SIZE, purge_backlog_slice
+from retention.purge.fanout import purge_scheduled
 
 # acks_late + reject_on_worker_lost: a worker killed mid-run leaves the message
 # to be redelivered; the committed batches are not redone (they are gone) and
@@ -32,12 +33,14 @@ def enforce_retention(
     cutoff so workers on other hosts share the work; this run purges alongside
     them and holds the one-run-at-a-time lock."""
     cutoff = datetime.fromisoformat(now) if now else timezone.now()
-    workers = fan_out if fan_out is not None else settings.RETENTION_FANOUT_WORKERS
-    threshold = settings.RETENTION_FANOUT_BATCHES * batch_size
-    if workers and due_counts(cutoff=cutoff).conversations > threshold:
-        for _ in range(workers):
-            purge_batch.delay_on_commit(cutoff=cutoff.isoformat(), batch_size=batch_size)
-    return purge_due(now=cutoff, batch_size=batch_size).as_dict()
+    return purge_scheduled(
+        cutoff=cutoff,
+        batch_size=batch_size,
+        fan_out=fan_out,
+        enqueue_batch=lambda: purge_batch.delay_on_commit(
+            cutoff=cutoff.isoformat(), batch_size=batch_size
+        ),
+    ).as_dict()
 
 
 @shared_task(name="retention.tasks.purge_batch", **_TASK_OPTIONS)

@@ -25,6 +25,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.utils.http import urlencode
 
+from accounts.external_ids import is_valid_external_id
 from accounts.models import User
 from staff.http import request_trail
 from staff.models import DataKind
@@ -68,8 +69,12 @@ class LargeTablePaginator(Paginator):
 
 
 def accounts_matching(term: str) -> QuerySet[User]:
-    """Accounts whose email (stored lower-case) or external id is exactly `term`."""
-    return User.objects.filter(Q(email=term.lower()) | Q(external_id=term)).values("pk")
+    """Accounts whose email (stored lower-case) or external id is exactly
+    `term` (a term that is no valid id is looked up as an email only)."""
+    condition = Q(email=term.lower())
+    if is_valid_external_id(term):
+        condition |= Q(external_id=term)
+    return User.objects.filter(condition).values("pk")
 
 
 class PortalModelAdmin(admin.ModelAdmin):

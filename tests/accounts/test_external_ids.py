@@ -2,9 +2,7 @@
 that shows it can open it."""
 
 import pytest
-from django.core.exceptions import ValidationError
-
-from accounts.external_ids import is_valid_external_id, validate_external_id
+from accounts.external_ids import is_valid_external_id
 
 
 @pytest.mark.parametrize(
@@ -35,8 +33,3 @@ from accounts.external_ids import is_valid_external_id, validate_external_id
 def test_external_id_is_valid_only_when_a_page_can_open_it(value, ok):
     assert is_valid_external_id(value) is ok
 
-
-def test_validate_external_id_raises_a_form_error_naming_the_rule():
-    validate_external_id("ok-1")
-    with pytest.raises(ValidationError, match="Not a valid id"):
-        validate_external_id("a b")
