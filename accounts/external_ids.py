@@ -21,4 +21,3 @@ def is_valid_external_id(value: object) -> bool:
         and _PATTERN.fullmatch(value) is not None
         and value not in (".", "..")
     )
-

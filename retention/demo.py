@@ -188,6 +188,11 @@ def seed_demo(*, now: datetime | None = None) -> list[DemoLogin]:
     return list(DEMO_LOGINS)
 
 
+def has_accounts() -> bool:
+    """Demo data goes only into a database without accounts."""
+    return User.objects.exists()
+
+
 def demo_logins_present() -> list[DemoLogin]:
     emails = set(
         User.objects.filter(email__in=[d.email for d in DEMO_LOGINS]).values_list(

@@ -105,7 +105,7 @@ def test_no_two_modules_import_each_other_even_lazily():
 
     def visit(module: str, trail: list[str]) -> None:
         if module in trail:
-            cycle = trail[trail.index(module) :] + [module]
+            cycle = [*trail[trail.index(module) :], module]
             pytest.fail("import cycle: " + " -> ".join(cycle))
         if module in seen:
             return

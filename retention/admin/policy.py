@@ -17,7 +17,7 @@ from retention.models import (
     TrainingRun,
     TrainingRunConversation,
 )
-from retention.selectors.settings import DURATION_FIELDS
+from retention.selectors.settings import DURATION_FIELDS, policy_setting_changes
 from retention.services.policy_settings import policy_settings_update
 from staff.admin_tools import PortalModelAdmin, ReadOnlyAdminMixin
 
@@ -101,7 +101,7 @@ class PolicySettingsAdmin(PortalModelAdmin):
 
     @admin.display(description="Changes (latest 50)")
     def change_history(self, obj) -> str:
-        changes = PolicySettingChange.objects.select_related("changed_by")[:50]
+        changes = policy_setting_changes(limit=50)
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",

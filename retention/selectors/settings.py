@@ -1,6 +1,8 @@
 """The policy settings in force, as the pure policy's Durations."""
 
-from retention.models import PolicySettings
+from django.db.models import QuerySet
+
+from retention.models import PolicySettingChange, PolicySettings
 from retention.policy import Durations
 
 DURATION_FIELDS = (
@@ -24,3 +26,8 @@ def policy_settings() -> PolicySettings:
 def policy_durations() -> Durations:
     row = policy_settings()
     return Durations(**{name: getattr(row, name) for name in DURATION_FIELDS})
+
+
+def policy_setting_changes(*, limit: int = 50) -> QuerySet[PolicySettingChange]:
+    """The latest changes of the durations, newest first, with who made them."""
+    return PolicySettingChange.objects.select_related("changed_by")[:limit]

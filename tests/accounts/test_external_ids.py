@@ -2,6 +2,7 @@
 that shows it can open it."""
 
 import pytest
+
 from accounts.external_ids import is_valid_external_id
 
 
@@ -32,4 +33,3 @@ from accounts.external_ids import is_valid_external_id
 )
 def test_external_id_is_valid_only_when_a_page_can_open_it(value, ok):
     assert is_valid_external_id(value) is ok
-

@@ -3,8 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.models import User
-from retention.demo import seed_demo
+from retention.demo import has_accounts, seed_demo
 
 
 class Command(BaseCommand):
@@ -27,7 +26,7 @@ class Command(BaseCommand):
             raise CommandError(
                 "refusing to seed demo accounts with DEBUG off (their passwords are public); pass --force"
             )
-        if User.objects.exists():
+        if has_accounts():
             if if_empty:
                 self.stdout.write("Database already has accounts; demo data not loaded.")
                 return
