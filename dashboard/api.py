@@ -1,6 +1,6 @@
 """The JSON API for the signed-in user (/api/me/): session auth, CSRF on
 every write like any other POST, times in ISO 8601 UTC, rule codes as in
-retention-rules.md. Anonymous: 401; another user's or an unknown id: 404;
+docs/retention-rules.md. Anonymous: 401; another user's or an unknown id: 404;
 malformed input: 400. All answers are JSON."""
 
 import json

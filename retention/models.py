@@ -14,7 +14,7 @@ from accounts.models import AppendOnlyModel
 
 
 class Rule(models.TextChoices):
-    """Rule codes of retention-rules.md, in order of precedence."""
+    """Rule codes of docs/retention-rules.md, in order of precedence."""
 
     COMMERCIAL = "commercial", "Commercial account"
     LEGAL_HOLD = "legal_hold", "Legal hold"

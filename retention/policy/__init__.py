@@ -1,7 +1,7 @@
 """The retention policy as pure functions: facts in, decision out.
 
 Nothing in this package touches the database, so every rule of
-retention-rules.md is testable with plain values. Services store what these
+docs/retention-rules.md is testable with plain values. Services store what these
 functions decide; `retention.db_functions` mirrors them in SQL for bulk
 rewrites, and a test holds the two to the same answers.
 """

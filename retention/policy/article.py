@@ -15,7 +15,7 @@ from django.utils.text import slugify
 
 ARTICLE_PATH = Path(__file__).resolve().parent.parent / "data" / "help-article.md"
 
-# What a sentence can be mapped to: the rule codes of retention-rules.md, the
+# What a sentence can be mapped to: the rule codes of docs/retention-rules.md, the
 # other behaviours the article promises, or general information.
 TOPICS = (
     "commercial",

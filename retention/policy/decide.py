@@ -1,6 +1,6 @@
 """Decisions for one conversation and one feedback submission.
 
-Precedence follows the rules table of retention-rules.md: commercial, legal
+Precedence follows the rules table of docs/retention-rules.md: commercial, legal
 hold, flagged, deleted, shared for training, not shared.
 """
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from retention.models import PurgeRun, PurgeStatistic
 from retention.purge import sql
+from retention.purge.health import log_deletion_health
 from retention.purge.locks import run_lock
 from retention.purge.receipts import build_receipts, insert_receipts
 
@@ -95,18 +96,8 @@ def _fetch_dicts(cursor) -> list[dict]:
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _as_aware(value):
-    """Raw SQL on SQLite returns naive UTC datetimes (or text); PostgreSQL
-    returns aware ones."""
-    if value is None:
-        return None
-    if not isinstance(value, datetime):
-        value = datetime.fromisoformat(value)
-    return value if timezone.is_aware(value) else timezone.make_aware(value, timezone.UTC)
-
-
 def _delay_seconds(purged_at: datetime, deadlines) -> float:
-    deadlines = [_as_aware(d) for d in deadlines if d is not None]
+    deadlines = [sql.as_aware(d) for d in deadlines if d is not None]
     if not deadlines:
         return 0.0
     return max(0.0, (purged_at - min(deadlines)).total_seconds())
@@ -205,8 +196,8 @@ def purge_batch(
         purged_at = timezone.now()
         for row in rows:
             row["messages_removed"] = removed.get(row["id"], 0)
-            row["deleted_at"] = _as_aware(row["deleted_at"])
-            row["retain_until"] = _as_aware(row["retain_until"])
+            row["deleted_at"] = sql.as_aware(row["deleted_at"])
+            row["retain_until"] = sql.as_aware(row["retain_until"])
         insert_receipts(build_receipts(rows, purged_at=purged_at))
         _add_statistics(rows, day=purged_at.date())
     result.conversations = len(rows)
@@ -453,58 +444,52 @@ def purge_due(
         raise ValueError("the cutoff must be timezone-aware")
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    if not dry_run:
-        _refuse_future(cutoff, tolerance=timedelta(0))
-
     if dry_run:
-        counts = due_counts(cutoff=cutoff)
-        # Never "running": only purge runs hold that status, so the next run
-        # can tell a dead one (see _close_interrupted_runs).
-        run = PurgeRun.objects.create(
-            cutoff=cutoff, status=PurgeRun.Status.DRY_RUN, finished_at=timezone.now()
-        )
-        report = PurgeReport(
-            run_id=run.pk,
-            cutoff=cutoff,
-            status=PurgeRun.Status.DRY_RUN,
-            dry_run=True,
-            conversations_by_rule=dict(counts.by_rule),
-            conversations=counts.conversations,
-            messages=counts.messages,
-            scores=counts.scores,
-            feedback=counts.feedback,
-        )
-        _finish(run, report, PurgeRun.Status.DRY_RUN)
-        return report
+        return _dry_run(cutoff)
+    _refuse_future(cutoff, tolerance=timedelta(0))
+    return _locked_run(cutoff, batch_size=batch_size, progress=progress, connections=connections)
 
+
+def _dry_run(cutoff: datetime) -> PurgeReport:
+    """What a run at `cutoff` would remove, per rule, recorded as a dry-run
+    PurgeRun. Takes no lock and changes nothing else."""
+    counts = due_counts(cutoff=cutoff)
+    # Never "running": only purge runs hold that status, so the next run
+    # can tell a dead one (see _close_interrupted_runs).
+    run = PurgeRun.objects.create(
+        cutoff=cutoff, status=PurgeRun.Status.DRY_RUN, finished_at=timezone.now()
+    )
+    report = PurgeReport(
+        run_id=run.pk,
+        cutoff=cutoff,
+        status=PurgeRun.Status.DRY_RUN,
+        dry_run=True,
+        conversations_by_rule=dict(counts.by_rule),
+        conversations=counts.conversations,
+        messages=counts.messages,
+        scores=counts.scores,
+        feedback=counts.feedback,
+    )
+    _finish(run, report, PurgeRun.Status.DRY_RUN)
+    return report
+
+
+def _locked_run(
+    cutoff: datetime, *, batch_size: int, progress: Progress | None, connections: int | None
+) -> PurgeReport:
+    """The purge proper, under the run lock: close runs that died, then every
+    batch, recorded as a PurgeRun; the deletion health is logged once the
+    lock is released. Ends at once, "skipped", when another run holds the lock."""
     with run_lock() as lock:
         if not lock.acquired:
-            run = PurgeRun.objects.create(
-                cutoff=cutoff, status=PurgeRun.Status.SKIPPED, finished_at=timezone.now()
-            )
-            logger.info("purge run %s skipped: another run holds the lock", run.pk)
-            return PurgeReport(
-                run_id=run.pk,
-                cutoff=cutoff,
-                status=PurgeRun.Status.SKIPPED,
-                skipped_because_locked=True,
-            )
-
+            return _skipped(cutoff)
         _close_interrupted_runs()
         run = PurgeRun.objects.create(cutoff=cutoff, status=PurgeRun.Status.RUNNING)
         report = PurgeReport(run_id=run.pk, cutoff=cutoff, status=PurgeRun.Status.RUNNING)
         total = BatchResult()
         tally = _Tally(report, total, progress=progress, renew=lock.renew)
         try:
-            parallel = _purge_connections(connections)
-            batches = (purge_batch, purge_scores_batch, purge_feedback_batch)
-            if parallel > 1:
-                _drain_in_parallel(
-                    cutoff=cutoff, batch_size=batch_size, connections=parallel, tally=tally
-                )
-                batches = batches[1:]
-            for batch in batches:
-                _drain(batch, cutoff=cutoff, batch_size=batch_size, tally=tally)
+            _drain_all(cutoff=cutoff, batch_size=batch_size, connections=connections, tally=tally)
         except BaseException as exc:
             # Committed batches stay committed (with their receipts); the one
             # that failed rolled back whole. Record what was done, then fail.
@@ -523,10 +508,33 @@ def purge_due(
         report.feedback,
         report.batches,
     )
-    from retention.purge.health import log_deletion_health
-
     log_deletion_health()
     return report
+
+
+def _skipped(cutoff: datetime) -> PurgeReport:
+    run = PurgeRun.objects.create(
+        cutoff=cutoff, status=PurgeRun.Status.SKIPPED, finished_at=timezone.now()
+    )
+    logger.info("purge run %s skipped: another run holds the lock", run.pk)
+    return PurgeReport(
+        run_id=run.pk,
+        cutoff=cutoff,
+        status=PurgeRun.Status.SKIPPED,
+        skipped_because_locked=True,
+    )
+
+
+def _drain_all(*, cutoff, batch_size, connections: int | None, tally: _Tally) -> None:
+    """Conversations (on several connections where allowed), then scores,
+    then feedback, each until nothing is left."""
+    parallel = _purge_connections(connections)
+    batches = (purge_batch, purge_scores_batch, purge_feedback_batch)
+    if parallel > 1:
+        _drain_in_parallel(cutoff=cutoff, batch_size=batch_size, connections=parallel, tally=tally)
+        batches = batches[1:]
+    for batch in batches:
+        _drain(batch, cutoff=cutoff, batch_size=batch_size, tally=tally)
 
 
 def _fill(report: PurgeReport, total: BatchResult) -> None:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from django.db import connection
 from django.db.models import Max
 from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 
 from retention.models import PurgeRun
 from retention.purge import sql
@@ -43,8 +44,6 @@ class DeletionHealth:
 
 def schedule_interval() -> tuple[timedelta, str]:
     """The purge schedule's interval as admins set it in django-celery-beat."""
-    from django_celery_beat.models import PeriodicTask
-
     task = (
         PeriodicTask.objects.filter(task=TASK, enabled=True)
         .select_related("interval")
@@ -74,8 +73,6 @@ def _overdue(
 
 
 def deletion_health(*, now: datetime | None = None) -> DeletionHealth:
-    from retention.purge.core import _as_aware
-
     now = now or timezone.now()
     interval, source = schedule_interval()
     late = now - interval
@@ -89,7 +86,7 @@ def deletion_health(*, now: datetime | None = None) -> DeletionHealth:
         count, late_count, earliest = _overdue(table, alias, predicate, deadline, now, late)
         overdue += count
         beyond += late_count
-        earliest = _as_aware(earliest)
+        earliest = sql.as_aware(earliest)
         if earliest is not None and (oldest is None or earliest < oldest):
             oldest = earliest
     recent = PurgeRun.objects.filter(started_at__gte=now - WINDOW)

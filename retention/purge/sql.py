@@ -1,5 +1,6 @@
 """The SQL that decides what is due, shared by the purge, its dry run and the
-deletion-health check so the three can never disagree.
+deletion-health check so the three can never disagree, and the helpers their
+raw SQL needs.
 
 Each predicate repeats the safety rule on its own (defence in depth): the
 stored deadline must have passed, the owner must not be commercial, and no
@@ -8,8 +9,10 @@ once, in retention.selectors.exemptions).
 """
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from django.db import connection
+from django.utils import timezone
 
 from accounts.models import User
 from retention.models import Conversation, Feedback, Flag, Message
@@ -43,6 +46,16 @@ FEEDBACK_DUE = f"""
     AND NOT {owner_is_commercial_sql(owner_alias="u")}
     AND NOT {hold_covers_sql(user_column="fb.user_id", conversation_column="fb.conversation_external_id")}
 """
+
+
+def as_aware(value: datetime | str | None) -> datetime | None:
+    """A datetime read by raw SQL: SQLite returns naive UTC datetimes (or
+    text), PostgreSQL aware ones."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        value = datetime.fromisoformat(value)
+    return value if timezone.is_aware(value) else timezone.make_aware(value, timezone.UTC)
 
 
 def is_postgresql() -> bool:

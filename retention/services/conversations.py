@@ -5,9 +5,7 @@ whose facts changed (retention.services.deadlines).
 """
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -16,7 +14,19 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.selectors import consent_ledgers
 from retention.models import Conversation, DeletionReceipt, Feedback, Flag, Message, Rule
-from retention.policy import consent_at
+
+# NewMessage, MessageRefused and Refusal are part of this module's interface
+# too (ingest.services takes them from here).
+from retention.policy.message_plan import (
+    ConversationState,
+    MessageFacts,
+    MessagePlan,
+    MessageRefused,
+    NewMessage,
+    Refusal,
+    StoredMessage,
+    plan_messages,
+)
 from retention.selectors.conversations import owned_conversations
 from retention.services.deadlines import (
     refresh_conversation_deadlines,
@@ -27,35 +37,6 @@ from retention.services.deadlines import (
 
 class ConversationPurged(Exception):
     """The conversation's content was already purged; it cannot be revived."""
-
-
-@dataclass(frozen=True)
-class NewMessage:
-    """One message for messages_add_many: message_add's arguments, the
-    account by id."""
-
-    user_id: int
-    conversation_external_id: str
-    kind: str
-    title: str
-    message_external_id: str
-    role: str
-    content: str
-    sent_at: datetime
-
-
-class Refusal(StrEnum):
-    ANOTHER_ACCOUNT = "the conversation belongs to another account"
-    PURGED = "the conversation's content was already purged"
-    ID_TAKEN = "a different message with this id is already stored"
-
-
-class MessageRefused(Exception):
-    """messages_add_many: the message at `index` cannot be added."""
-
-    def __init__(self, index: int, refusal: Refusal):
-        super().__init__(f"message {index}: {refusal}")
-        self.index, self.refusal = index, refusal
 
 
 _MOVED_FIELDS = ["created_at", "last_activity_at", "shared_for_training", "title"]
@@ -75,101 +56,116 @@ def messages_add_many(*, messages: Sequence[NewMessage]) -> list[Message]:
     content and time is a redelivery and is skipped; a different one under
     that id, a conversation of another account, or a purged conversation
     raises MessageRefused for the first such message, before anything is
-    written. Returns the messages stored."""
+    written. Returns the messages stored.
+
+    Three steps: load the state (_messages_load), decide on plain values
+    (retention.policy.message_plan.plan_messages, where the rules live),
+    write the plan (_messages_write)."""
     if not messages:
         return []
+    locked, facts = _messages_load(messages)
+    plan = plan_messages(facts, messages)
+    if not plan.to_store:
+        return []
+    return _messages_write(plan, locked)
+
+
+def _messages_load(
+    messages: Sequence[NewMessage],
+) -> tuple[dict[str, Conversation], MessageFacts]:
+    """The conversations the list names, locked (as rows, for the write), and
+    the facts the plan checks the list against."""
     conversation_ids = {m.conversation_external_id for m in messages}
     # Locked in primary key order, so concurrent lists lock in the same order.
-    conversations = {
+    locked = {
         conversation.external_id: conversation
         for conversation in Conversation.objects.select_for_update()
         .filter(external_id__in=conversation_ids)
         .order_by("pk")
     }
-    unknown = conversation_ids - conversations.keys()
-    purged = set(
+    unknown = conversation_ids - locked.keys()
+    purged = frozenset(
         DeletionReceipt.objects.filter(conversation_external_id__in=unknown).values_list(
             "conversation_external_id", flat=True
         )
         if unknown
         else ()
     )
-    # Each message id known so far: its conversation's external id, role,
-    # content and time (external ids are unique, so they stand for the rows).
+    # External ids are unique, so a message's conversation's external id,
+    # role, content and time stand for its row.
     known = {
-        external_id: (conversation, role, content, sent_at)
+        external_id: StoredMessage(conversation, role, content, sent_at)
         for external_id, conversation, role, content, sent_at in Message.objects.filter(
             external_id__in={m.message_external_id for m in messages}
         ).values_list("external_id", "conversation__external_id", "role", "content", "sent_at")
     }
-    ledgers = consent_ledgers(user_ids={m.user_id for m in messages})
-
-    # Walk the list in order, on the rows in memory; nothing
-    # changes in the database until every message has passed.
-    created: dict[str, Conversation] = {}
-    changed: dict[str, Conversation] = {}  # stored rows whose fields moved
-    to_store: list[tuple[Conversation, NewMessage]] = []
-    for index, m in enumerate(messages):
-        conversation = conversations.get(m.conversation_external_id)
-        if conversation is not None and conversation.user_id != m.user_id:
-            raise MessageRefused(index, Refusal.ANOTHER_ACCOUNT)
-        earlier = known.get(m.message_external_id)
-        if earlier is not None:
-            if earlier == (m.conversation_external_id, m.role, m.content, m.sent_at):
-                continue
-            raise MessageRefused(index, Refusal.ID_TAKEN)
-        if conversation is None:
-            if m.conversation_external_id in purged:
-                raise MessageRefused(index, Refusal.PURGED)
-            conversation = Conversation(
-                user_id=m.user_id,
-                external_id=m.conversation_external_id,
-                kind=m.kind,
-                title=m.title,
-                created_at=m.sent_at,
-                last_activity_at=m.sent_at,
-                shared_for_training=consent_at(ledgers.get(m.user_id, ()), m.sent_at),
-                rule=Rule.NOT_SHARED,
-                public_rule=Rule.NOT_SHARED,
+    facts = MessageFacts(
+        conversations={
+            external_id: ConversationState(
+                user_id=row.user_id,
+                kind=row.kind,
+                title=row.title,
+                created_at=row.created_at,
+                last_activity_at=row.last_activity_at,
+                shared_for_training=row.shared_for_training,
             )
-            conversations[m.conversation_external_id] = conversation
-            created[m.conversation_external_id] = conversation
-        elif m.sent_at > conversation.last_activity_at:
-            conversation.last_activity_at = m.sent_at
-            conversation.shared_for_training = consent_at(ledgers.get(m.user_id, ()), m.sent_at)
-            if m.title:
-                conversation.title = m.title
-            if conversation.pk is not None:
-                changed[m.conversation_external_id] = conversation
-        elif m.sent_at < conversation.created_at:
-            conversation.created_at = m.sent_at
-            if conversation.pk is not None:
-                changed[m.conversation_external_id] = conversation
-        known[m.message_external_id] = (m.conversation_external_id, m.role, m.content, m.sent_at)
-        to_store.append((conversation, m))
+            for external_id, row in locked.items()
+        },
+        purged=purged,
+        known=known,
+        ledgers=consent_ledgers(user_ids={m.user_id for m in messages}),
+    )
+    return locked, facts
 
-    if not to_store:
-        return []
+
+def _messages_write(plan: MessagePlan, locked: dict[str, Conversation]) -> list[Message]:
+    """Write `plan`: new conversations, the moved fields of the locked rows,
+    the messages, then their conversations' deadlines."""
+    created = [
+        Conversation(
+            external_id=external_id,
+            user_id=state.user_id,
+            kind=state.kind,
+            title=state.title,
+            created_at=state.created_at,
+            last_activity_at=state.last_activity_at,
+            shared_for_training=state.shared_for_training,
+            rule=Rule.NOT_SHARED,  # rewritten with the deadlines below
+            public_rule=Rule.NOT_SHARED,
+        )
+        for external_id, state in plan.created.items()
+    ]
     # In order of first message, as one by one would number them. Two lists
     # creating the same conversation (or message) at once: the second insert
     # waits for the first transaction and fails on the unique external id;
     # the caller retries (ingest.services.events_ingest).
-    Conversation.objects.bulk_create(created.values())
-    if changed:
-        # Rows locked above: nobody else changed them since they were read.
-        Conversation.objects.bulk_update(changed.values(), _MOVED_FIELDS)
+    Conversation.objects.bulk_create(created)
+    if plan.changed:
+        changed = []
+        for external_id, state in plan.changed.items():
+            row = locked[external_id]
+            row.created_at = state.created_at
+            row.last_activity_at = state.last_activity_at
+            row.shared_for_training = state.shared_for_training
+            row.title = state.title
+            changed.append(row)
+        # Rows locked by the load: nobody else changed them since they were read.
+        Conversation.objects.bulk_update(changed, _MOVED_FIELDS)
+    rows = locked | {conversation.external_id: conversation for conversation in created}
     stored = Message.objects.bulk_create(
         Message(
-            conversation_id=conversation.pk,
+            conversation_id=rows[m.conversation_external_id].pk,
             external_id=m.message_external_id,
             role=m.role,
             content=m.content,
             sent_at=m.sent_at,
         )
-        for conversation, m in to_store
+        for m in plan.to_store
     )
     refresh_conversation_deadlines(
-        Conversation.objects.filter(pk__in={conversation.pk for conversation, _ in to_store})
+        Conversation.objects.filter(
+            pk__in={rows[m.conversation_external_id].pk for m in plan.to_store}
+        )
     )
     return stored
 

@@ -353,7 +353,7 @@ def test_a_domain_error_answers_400_with_the_index_of_the_event(api):
     assert not User.objects.exists()
 
 
-# --- worked examples 2 and 3 of retention-rules.md, end to end ------------------
+# --- worked examples 2 and 3 of docs/retention-rules.md, end to end -------------
 
 
 def test_worked_examples_2_and_3_through_the_api(api):

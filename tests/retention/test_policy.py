@@ -1,4 +1,4 @@
-"""The pure policy: every worked example of retention-rules.md, each boundary
+"""The pure policy: every worked example of docs/retention-rules.md, each boundary
 one second either side, and properties over random histories. No database."""
 
 from datetime import timedelta
@@ -30,7 +30,7 @@ def facts(**overrides) -> ConversationFacts:
     return ConversationFacts(**values)
 
 
-# ---- Worked examples of retention-rules.md -------------------------------------
+# ---- Worked examples of docs/retention-rules.md --------------------------------
 
 LEDGER_ALLOWED_JAN_5 = [ConsentEntry(utc(2026, 1, 5), True)]
 LEDGER_OFF_MAR_1 = [*LEDGER_ALLOWED_JAN_5, ConsentEntry(utc(2026, 3, 1), False)]

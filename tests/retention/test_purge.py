@@ -1,9 +1,11 @@
 """The purge job (retention.purge): what goes, what stays, when, and proof."""
 
+import ast
 import itertools
 import signal
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.db import connection, connections
@@ -426,6 +428,29 @@ def test_an_overlapping_run_ends_at_once_successfully_saying_so(consumer, add_me
 
 
 @pytest.mark.django_db
+def test_a_dry_run_takes_no_run_lock(consumer, add_message, base):
+    _conversation(consumer, add_message, base, "c")
+    release = _hold_run_lock_elsewhere()
+    try:
+        report = purge_due(dry_run=True)
+    finally:
+        release()
+
+    assert report.status == PurgeRun.Status.DRY_RUN and not report.skipped_because_locked
+    assert report.conversations == 1 and _exists("c")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_naive_cutoff_or_an_empty_batch_is_refused_before_anything_runs(dry_run):
+    with pytest.raises(ValueError, match="timezone-aware"):
+        purge_due(now=timezone.now().replace(tzinfo=None), dry_run=dry_run)
+    with pytest.raises(ValueError, match="batch_size"):
+        purge_due(batch_size=0, dry_run=dry_run)
+    assert not PurgeRun.objects.exists()
+
+
+@pytest.mark.django_db
 def test_an_expired_lease_of_a_crashed_run_does_not_block_the_schedule(consumer, add_message, base):
     if connection.vendor == "postgresql":
         pytest.skip("PostgreSQL drops a dead session's advisory lock itself")
@@ -653,3 +678,28 @@ def test_a_soft_time_limit_during_a_parallel_run_fails_it_after_the_batches_in_h
     assert purge_due(batch_size=2, connections=2).conversations == 20 - gone
     assert set(Conversation.objects.values_list("external_id", flat=True)) == stays
     assert verify_receipt_chain() == (20, None)
+
+
+def test_the_purge_modules_import_at_module_level_and_health_never_imports_core():
+    """Dependencies point one way (core -> health -> sql): an import inside a
+    function is a cycle or a dependency pointing the wrong way. The one lazy
+    import left is psycopg, needed on PostgreSQL only."""
+    package = Path(purge_core.__file__).parent
+    lazy, health_imports = [], set()
+    for module in sorted(package.glob("*.py")):
+        tree = ast.parse(module.read_text())
+        for function in ast.walk(tree):
+            if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                lazy += [
+                    (module.name, function.name, ast.unparse(node))
+                    for node in ast.walk(function)
+                    if isinstance(node, ast.Import | ast.ImportFrom)
+                ]
+        if module.name == "health.py":
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom):
+                    health_imports |= {f"{node.module}.{alias.name}" for alias in node.names}
+                elif isinstance(node, ast.Import):
+                    health_imports |= {alias.name for alias in node.names}
+    assert lazy == [("sql.py", "array_cursor", "import psycopg")]
+    assert not {name for name in health_imports if "core" in name.split(".")}

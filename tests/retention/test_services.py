@@ -4,12 +4,16 @@ import pytest
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from accounts.services import consent_record
-from retention.models import Conversation, Feedback, Flag, PolicySettingChange, Rule
+from retention.models import Conversation, Feedback, Flag, Message, PolicySettingChange, Rule
 from retention.services.conversations import (
     ConversationPurged,
+    MessageRefused,
+    NewMessage,
+    Refusal,
     conversation_flag,
     conversations_delete,
     feedback_submit,
+    messages_add_many,
 )
 from retention.services.holds import HoldError, legal_hold_place, legal_hold_release
 from retention.services.policy_settings import SettingsError, policy_settings_update
@@ -197,6 +201,100 @@ def test_a_purged_conversation_cannot_be_revived_by_a_late_message(consumer, add
     )
     with pytest.raises(ConversationPurged):
         add_message(consumer, utc(2026, 1, 5), conversation="gone")
+
+
+def _new(user, at, *, conversation, message_id, title="", content="hello") -> NewMessage:
+    return NewMessage(
+        user_id=user.pk,
+        conversation_external_id=conversation,
+        kind="chat",
+        title=title,
+        message_external_id=message_id,
+        role="user",
+        content=content,
+        sent_at=at,
+    )
+
+
+def test_messages_add_many_writes_what_the_plan_decided(consumer, add_message):
+    add_message(consumer, utc(2026, 1, 3), conversation="resumed", title="Old title")
+    add_message(consumer, utc(2026, 1, 3), conversation="older", title="Kept")
+    consent_record(
+        article_version="v-test",
+        user=consumer,
+        allowed=True,
+        source="import",
+        effective_at=utc(2026, 1, 5),
+    )
+    messages = [
+        _new(consumer, utc(2026, 1, 10), conversation="resumed", message_id="r", title="New"),
+        _new(consumer, utc(2026, 1, 1), conversation="older", message_id="o", title="Ignored"),
+        _new(consumer, utc(2026, 1, 2), conversation="fresh", message_id="f1", title="Fresh"),
+        _new(consumer, utc(2026, 1, 6), conversation="fresh", message_id="f2"),
+    ]
+    stored = messages_add_many(messages=messages)
+    assert [(m.external_id, m.conversation.external_id) for m in stored] == [
+        ("r", "resumed"),
+        ("o", "older"),
+        ("f1", "fresh"),
+        ("f2", "fresh"),
+    ]
+    rows = {
+        c.external_id: (
+            c.title,
+            c.created_at,
+            c.last_activity_at,
+            c.shared_for_training,
+            c.rule,
+            c.retain_until,
+        )
+        for c in Conversation.objects.all()
+    }
+    assert rows == {
+        "resumed": (
+            "New",
+            utc(2026, 1, 3),
+            utc(2026, 1, 10),
+            True,
+            Rule.SHARED_TRAINING,
+            utc(2031, 1, 10),
+        ),
+        "older": (
+            "Kept",
+            utc(2026, 1, 1),
+            utc(2026, 1, 3),
+            False,
+            Rule.NOT_SHARED,
+            utc(2026, 2, 2),
+        ),
+        "fresh": (
+            "Fresh",
+            utc(2026, 1, 2),
+            utc(2026, 1, 6),
+            True,
+            Rule.SHARED_TRAINING,
+            utc(2031, 1, 6),
+        ),
+    }
+    # Sent again: a redelivery, nothing more is stored.
+    assert messages_add_many(messages=messages) == []
+    assert Message.objects.count() == 6
+
+
+def test_messages_add_many_writes_nothing_when_a_later_message_is_refused(consumer, add_message):
+    add_message(consumer, utc(2026, 1, 3), conversation="mine")
+    add_message(UserFactory(), utc(2026, 1, 3), conversation="theirs")
+    before = list(Conversation.objects.order_by("pk").values())
+    messages = [
+        _new(consumer, utc(2026, 1, 10), conversation="mine", message_id="a"),
+        _new(consumer, utc(2026, 1, 10), conversation="new", message_id="b"),
+        _new(consumer, utc(2026, 1, 10), conversation="theirs", message_id="c"),
+    ]
+    with pytest.raises(MessageRefused) as refused:
+        messages_add_many(messages=messages)
+    assert (refused.value.index, refused.value.refusal) == (2, Refusal.ANOTHER_ACCOUNT)
+    assert list(Conversation.objects.order_by("pk").values()) == before
+    assert Message.objects.count() == 2
 
 
 def test_training_run_records_eligible_conversations_once(add_message):
