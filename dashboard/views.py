@@ -30,15 +30,11 @@ from dashboard.presentation import LAW_CAVEAT, is_valid_external_id, render_arti
 from retention.models import Conversation
 from retention.services.conversations import conversations_delete
 
-COMMERCIAL_TERMS_URL = getattr(
-    settings, "PORTAL_COMMERCIAL_TERMS_URL", "https://www.anthropic.com/legal/commercial-terms"
-)
-
 
 def _context(request: HttpRequest, **extra) -> dict:
     return {
         "caveat": LAW_CAVEAT,
-        "commercial_terms_url": COMMERCIAL_TERMS_URL,
+        "commercial_terms_url": settings.PORTAL_COMMERCIAL_TERMS_URL,
         "is_commercial": request.user.is_commercial,
         **extra,
     }

@@ -31,6 +31,11 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # The chat service authenticates to /api/internal/ with this bearer token. No
 # default: without it the ingest API refuses every request.
 PORTAL_INGEST_TOKEN = env.str("PORTAL_INGEST_TOKEN", default="")
+# Commercial accounts are governed by their organisation's agreement, not the
+# consumer policy: their dashboard links here instead of showing dates.
+PORTAL_COMMERCIAL_TERMS_URL = env.str(
+    "PORTAL_COMMERCIAL_TERMS_URL", default="https://www.anthropic.com/legal/commercial-terms"
+)
 
 INSTALLED_APPS = [
     # Django admin with the portal's AdminSite (logged 403 for non-staff).
@@ -233,6 +238,12 @@ RETENTION_PURGE_CONNECTIONS = env.int("RETENTION_PURGE_CONNECTIONS", default=2)
 # RETENTION_FANOUT_WORKERS batch tasks for workers on other hosts (0: none).
 RETENTION_FANOUT_WORKERS = env.int("RETENTION_FANOUT_WORKERS", default=0)
 RETENTION_FANOUT_BATCHES = env.int("RETENTION_FANOUT_BATCHES", default=20)
+# The SQLite run lock's lease (retention/purge/locks.py): longer than a task may
+# live, so a live run never loses it between two renewals; short enough that a
+# crashed holder blocks the schedule only briefly.
+RETENTION_PURGE_LEASE_SECONDS = env.int(
+    "RETENTION_PURGE_LEASE_SECONDS", default=CELERY_TASK_TIME_LIMIT + 60
+)
 
 LOGGING = {
     "version": 1,
