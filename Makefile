@@ -14,6 +14,9 @@ FIND_PYTHON := for p in $(PYTHON_CANDIDATES); do \
 	  if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then command -v $$p; break; fi; \
 	done
 PORT ?= 8000
+# The suite runs on every core with pytest-xdist (each worker gets its own test
+# database); PYTEST_WORKERS=0 runs it in one process, e.g. to use --pdb.
+PYTEST_WORKERS ?= auto
 PIP_VERSION := 26.3
 
 .PHONY: run test venv lint format bench clean
@@ -38,7 +41,7 @@ run: $(STAMP)
 	@PORT=$(PORT) bin/run
 
 test: $(DEV_STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
