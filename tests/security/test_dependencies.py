@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import urllib.error
@@ -184,6 +185,14 @@ def test_the_audit_covers_every_installed_requirement():
             assert installed == specifier.version, (
                 f"{requirement.name} {installed} installed, {specifier.version} pinned: run make venv"
             )
+
+
+def test_the_pre_commit_hook_runs_the_pinned_ruff():
+    """The hook and `make lint` must judge code with the same ruff."""
+    config = (ROOT / ".pre-commit-config.yaml").read_text()
+    revs = re.findall(r"repo: https://github.com/astral-sh/ruff-pre-commit\s+rev: (\S+)", config)
+    (pin,) = [r for r in pinned_requirements(REQUIREMENTS[1]) if r.name == "ruff"]
+    assert revs == [f"v{next(iter(pin.specifier)).version}"]
 
 
 def test_no_audited_dependency_has_a_known_vulnerability(audit):
