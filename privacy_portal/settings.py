@@ -5,6 +5,7 @@ and a filesystem Celery broker under var/. DEBUG is off unless asked for, and
 then SECRET_KEY is required: there is no default secret in production.
 """
 
+import re
 from pathlib import Path
 
 import environ
@@ -31,6 +32,15 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # The chat service authenticates to /api/internal/ with this bearer token. No
 # default: without it the ingest API refuses every request.
 PORTAL_INGEST_TOKEN = env.str("PORTAL_INGEST_TOKEN", default="")
+
+# Staff reasons (console lookups, content reveals, legal holds): when set, a
+# regular expression every reason must contain, e.g. r"\b[A-Z]+-\d+\b" for a
+# ticket reference (staff/reasons.py). Empty: at least 3 visible characters.
+PORTAL_REASON_PATTERN = env.str("PORTAL_REASON_PATTERN", default="")
+try:
+    re.compile(PORTAL_REASON_PATTERN)
+except re.error as exc:
+    raise ImproperlyConfigured(f"PORTAL_REASON_PATTERN is not a regular expression: {exc}") from exc
 
 INSTALLED_APPS = [
     # Django admin with the portal's AdminSite (logged 403 for non-staff).

@@ -29,6 +29,7 @@ from accounts.external_ids import is_valid_external_id
 from accounts.models import User
 from staff.http import request_trail
 from staff.models import DataKind
+from staff.reasons import validate_reason
 from staff.selectors import access_grant
 from staff.services import access_denied_record, access_granted_record
 
@@ -123,7 +124,7 @@ class ReadOnlyAdminMixin:
 class ContentRevealForm(forms.Form):
     reason = forms.CharField(
         max_length=500,
-        min_length=3,
+        validators=[validate_reason],
         strip=True,
         label="Reason for viewing",
         help_text="For example the legal case or ticket. The account's owner sees it.",
@@ -185,9 +186,10 @@ class ContentAccessMixin:
                 return HttpResponseRedirect(f"{request.path}?{urlencode({'_access': grant.pk})}")
             # Post/redirect/get: the refusal is logged and explained, nothing shown.
             access_denied_record(**request_trail(request), account=account)
+            problems = " ".join(reveal_form.errors.get("reason", []))
             self.message_user(
                 request,
-                "Give a reason (at least 3 characters) before viewing; nothing was shown.",
+                f"Give a reason before viewing ({problems}); nothing was shown.",
                 messages.ERROR,
             )
             return HttpResponseRedirect(request.path)
