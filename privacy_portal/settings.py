@@ -41,6 +41,9 @@ try:
     re.compile(PORTAL_REASON_PATTERN)
 except re.error as exc:
     raise ImproperlyConfigured(f"PORTAL_REASON_PATTERN is not a regular expression: {exc}") from exc
+# Refused requests by one requester to one route are logged as one access-log
+# row per window of this many minutes, with a count (staff/services.py).
+PORTAL_DENIAL_WINDOW_MINUTES = env.int("PORTAL_DENIAL_WINDOW_MINUTES", default=10)
 
 INSTALLED_APPS = [
     # Django admin with the portal's AdminSite (logged 403 for non-staff).

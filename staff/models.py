@@ -63,3 +63,32 @@ class AccessLog(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.get_role_display()} {self.get_outcome_display().lower()} @ {self.at:%Y-%m-%d %H:%M}"
+
+
+class DeniedAccessWindow(models.Model):
+    """How often one requester was refused one route within one window.
+
+    The access log is append-only (triggers refuse UPDATE), so a refusal
+    cannot be counted on its row. Instead the first refusal of a window is an
+    ordinary access-log row (`first`) and the later ones only add to `count`
+    here: this small table is a counter, not a record, and is the one place a
+    count may change. Without it every refused request would be a row, and
+    anyone signed in could grow the audit table without bound by requesting
+    staff pages (staff.services.access_denied_record)."""
+
+    first = models.OneToOneField(AccessLog, on_delete=models.DO_NOTHING, related_name="denials")
+    requester = models.CharField(max_length=64)  # "user:<id>", else "client:<address>"
+    route = models.CharField(max_length=200)  # the URL pattern, not the path
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=1)
+    last_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["requester", "route", "window_start"], name="denied_window_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.requester} refused {self.count}x on {self.route}"
