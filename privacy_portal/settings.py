@@ -41,6 +41,9 @@ try:
     re.compile(PORTAL_REASON_PATTERN)
 except re.error as exc:
     raise ImproperlyConfigured(f"PORTAL_REASON_PATTERN is not a regular expression: {exc}") from exc
+# How long a reason given in Django admin opens that account's titles or
+# content for that admin (staff.selectors.content_grant_ttl).
+PORTAL_CONTENT_GRANT_MINUTES = env.int("PORTAL_CONTENT_GRANT_MINUTES", default=30)
 # Refused requests by one requester to one route are logged as one access-log
 # row per window of this many minutes, with a count (staff/services.py).
 PORTAL_DENIAL_WINDOW_MINUTES = env.int("PORTAL_DENIAL_WINDOW_MINUTES", default=10)

@@ -51,6 +51,12 @@ class AccessLog(AppendOnlyModel):
     outcome = models.CharField(max_length=8, choices=Outcome.choices, default=Outcome.GRANTED)
     path = models.CharField(max_length=500, blank=True)
     method = models.CharField(max_length=8, blank=True)
+    # Set on a view of content: the grant (the row with the reason) it was
+    # shown under. Only rows without one are grants, so a view cannot be used
+    # to open a page again, nor make a grant last longer.
+    grant = models.ForeignKey(
+        "self", on_delete=models.DO_NOTHING, null=True, blank=True, related_name="views"
+    )
 
     class Meta:
         db_table = "support_accesslog"

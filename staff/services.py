@@ -45,6 +45,7 @@ def access_log_record(
     outcome: str = Outcome.GRANTED,
     path: str = "",
     method: str = "",
+    grant: AccessLog | None = None,
 ) -> AccessLog:
     """One row; the role is that of `staff` (anonymous when None)."""
     return AccessLog.objects.create(
@@ -56,6 +57,7 @@ def access_log_record(
         outcome=outcome,
         path=stored_path(path),
         method=method[:MAX_METHOD],
+        grant=grant,
     )
 
 
@@ -74,6 +76,28 @@ def access_granted_record(
     (`route` and `client`, from request_trail, matter to refusals only.)"""
     return access_log_record(
         staff=staff, account=account, reason=reason, data_kind=data_kind, path=path, method=method
+    )
+
+
+def access_content_viewed_record(
+    *,
+    grant: AccessLog,
+    staff: User | None,
+    path: str = "",
+    method: str = "",
+    route: str = "",
+    client: str = "",
+) -> AccessLog:
+    """One view of content under `grant`: a granted row of its own (the
+    account's owner sees each view), with the grant's reason and kind."""
+    return access_log_record(
+        staff=staff,
+        account=grant.account,
+        reason=grant.reason,
+        data_kind=grant.data_kind,
+        path=path,
+        method=method,
+        grant=grant,
     )
 
 
