@@ -6,6 +6,7 @@ import pytest
 from django.test import override_settings
 
 from retention.models import Conversation, LegalHold
+from retention.services.holds import legal_hold_place
 from staff.models import AccessLog, Outcome
 from staff.reasons import reason_problem, visible_characters
 from tests.factories import UserFactory
@@ -91,18 +92,20 @@ def test_admin_content_reveal_refuses_an_invisible_reason(client, reason):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("reason", INVISIBLE_REASONS)
-def test_legal_hold_action_refuses_an_invisible_reason(client, reason):
+def test_legal_hold_actions_refuse_an_invisible_reason(client, reason):
     owner = UserFactory()
+    seed_account(owner)
+    conversation = Conversation.objects.get(user=owner)
+    released = legal_hold_place(user=owner, reason="Case T-1", placed_by=None)
     client.force_login(make_privacy_admin())
-    response = client.post(
-        "/admin/accounts/user/",
-        {
-            "action": "place_account_hold",
-            "_selected_action": [owner.pk],
-            "apply": "1",
-            "reason": reason,
-        },
-    )
-    assert response.status_code == 200  # the reason page again
-    assert b"errorlist" in response.content
-    assert not LegalHold.objects.exists()
+    for path, action, pk in (
+        ("/admin/accounts/user/", "place_account_hold", owner.pk),
+        ("/admin/retention/conversation/", "place_conversation_hold", conversation.pk),
+        ("/admin/retention/legalhold/", "release_holds", released.pk),
+    ):
+        response = client.post(
+            path, {"action": action, "_selected_action": [pk], "apply": "1", "reason": reason}
+        )
+        assert response.status_code == 200, action  # the reason page again
+        assert b"errorlist" in response.content, action
+    assert list(LegalHold.objects.values_list("pk", "released_at")) == [(released.pk, None)]
