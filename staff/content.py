@@ -30,7 +30,6 @@ from django.contrib.admin.views.main import (
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import F, Model
 from django.db.models.constants import LOOKUP_SEP
-from django.db.models.expressions import OrderBy
 from django.http import HttpRequest
 
 # Query parameters of admin pages whose names are not lookups; their values
@@ -47,7 +46,7 @@ def content_fields_of(model: type[Model]) -> frozenset[str]:
     return frozenset(getattr(model, "content_fields", ()))
 
 
-def content_in_path(model: type[Model], path: str) -> str | None:
+def content_in_path(model: type[Model], path: str, *, _hops: int = 0) -> str | None:
     """ "app.Model.field" when the lookup path `path` (e.g.
     "conversation__title__icontains", "-messages__content") reads a content
     field, following relations from `model`; else None. The first part that
@@ -64,44 +63,51 @@ def content_in_path(model: type[Model], path: str) -> str | None:
         if not field.is_relation or field.related_model is None:
             return None
         model = field.related_model
-    # A relation last: ordering by it sorts by the related model's ordering.
-    return _content_in_ordering(model, model._meta.ordering)
+    # A relation last: ordering by it sorts by the related model's ordering
+    # (which Django follows a few models deep at most, refusing loops).
+    if _hops >= 3:
+        return None
+    return _content_in_ordering(model, model._meta.ordering, _hops=_hops + 1)
 
 
-def _content_in_ordering(model: type[Model], ordering: Iterable) -> str | None:
+def _content_in_ordering(model: type[Model], ordering: Iterable, *, _hops: int = 0) -> str | None:
     for item in ordering:
-        found = content_in_path(model, name) if (name := _ordering_name(item)) else None
-        if found:
-            return found
+        for name in _ordering_names(item):
+            if found := content_in_path(model, name, _hops=_hops):
+                return found
     return None
 
 
-def _ordering_name(item) -> str | None:
+def _ordering_names(item) -> list[str]:
+    """The field paths an ordering item (a name, F(), OrderBy or any
+    expression such as Lower("title")) refers to."""
     if isinstance(item, str):
-        return item
-    if isinstance(item, OrderBy):
-        item = item.expression
+        return [item]
     if isinstance(item, F):
-        return item.name
-    return None
+        return [item.name]
+    if hasattr(item, "get_source_expressions"):
+        return [
+            name for source in item.get_source_expressions() for name in _ordering_names(source)
+        ]
+    return []
 
 
-def _column_ordering(model_admin, column) -> str | None:
+def _column_orderings(model_admin, column) -> list[str]:
     """What sorting the changelist by `column` of list_display orders by
     (as django.contrib.admin.views.main.ChangeList.get_ordering_field)."""
     if isinstance(column, str):
         try:
-            return model_admin.model._meta.get_field(column).name
+            return [model_admin.model._meta.get_field(column).name]
         except FieldDoesNotExist:
             pass
         attr = getattr(model_admin, column, None) or getattr(model_admin.model, column, None)
         if attr is None:
-            return column  # "relation__field"
+            return [column]  # "relation__field"
     else:
         attr = column
     if isinstance(attr, property):
         attr = attr.fget
-    return _ordering_name(getattr(attr, "admin_order_field", None))
+    return _ordering_names(getattr(attr, "admin_order_field", None))
 
 
 def _ordering_refusal(model_admin, request: HttpRequest, value: str) -> str | None:
@@ -109,13 +115,16 @@ def _ordering_refusal(model_admin, request: HttpRequest, value: str) -> str | No
     for item in value.split("."):
         index = item.lstrip("-")
         if index.isascii() and index.isdigit():
-            if int(index) >= len(columns):
-                continue
-            path = _column_ordering(model_admin, columns[int(index)])
+            # int() refuses more than 4,300 digits; no list has that many columns.
+            position = int(index) if len(index) < 10 else len(columns)
+            paths = (
+                _column_orderings(model_admin, columns[position]) if position < len(columns) else []
+            )
         else:
-            path = item
-        if path and (found := content_in_path(model_admin.model, path)):
-            return found
+            paths = [item]
+        for path in paths:
+            if found := content_in_path(model_admin.model, path):
+                return found
     return None
 
 
@@ -187,9 +196,9 @@ def content_config_errors(model_admin) -> list[str]:
         named += [("list_filter", item)] if isinstance(item, str) else []
     errors = []
     for option, item in named:
-        paths = [item.lstrip("^=@") if isinstance(item, str) else _ordering_name(item)]
+        paths = [item.lstrip("^=@")] if isinstance(item, str) else _ordering_names(item)
         if option in ("list_display", "sortable_by"):
-            paths.append(_column_ordering(model_admin, item))
+            paths += _column_orderings(model_admin, item)
         found = next(filter(None, (content_in_path(model, p) for p in paths if p)), None)
         if found:
             errors.append(f"{type(model_admin).__name__}.{option} reads content ({found}).")

@@ -15,6 +15,7 @@ from unittest import mock
 import pytest
 from django.apps import apps
 from django.contrib import admin
+from django.db.models.functions import Upper
 from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
@@ -160,14 +161,22 @@ def test_the_site_configuration_reads_no_content():
 
 def test_an_admin_that_would_sort_filter_or_search_by_content_is_refused():
     class Careless(ConversationAdmin):
-        list_display = ("external_id", "title")
+        list_display = ("external_id", "title", "shouting")
         list_filter = ("messages__content",)
         search_fields = ("feedback__comment",)
 
+        @admin.display(ordering=Upper("messages__content"))
+        def shouting(self, obj):
+            return ""
+
     careless = Careless(Conversation, admin.AdminSite(name="careless"))
-    assert len(content_config_errors(careless)) == 3
+    assert len(content_config_errors(careless)) == 4
     request = RequestFactory().get("/", {"o": "1"})
     assert content_query_refusal(careless, request) == "retention.Conversation.title"
+    request = RequestFactory().get("/", {"o": "0.-2"})
+    assert content_query_refusal(careless, request) == "retention.Message.content"
+    request = RequestFactory().get("/", {"o": "0." + "9" * 5000})
+    assert content_query_refusal(careless, request) is None
     request = RequestFactory().get("/", {"q": "anything"})
     assert content_query_refusal(careless, request) == "retention.Feedback.comment"
 
