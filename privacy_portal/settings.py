@@ -5,6 +5,7 @@ and a filesystem Celery broker under var/. DEBUG is off unless asked for, and
 then SECRET_KEY is required: there is no default secret in production.
 """
 
+import re
 from pathlib import Path
 
 import environ
@@ -36,6 +37,21 @@ PORTAL_INGEST_TOKEN = env.str("PORTAL_INGEST_TOKEN", default="")
 PORTAL_COMMERCIAL_TERMS_URL = env.str(
     "PORTAL_COMMERCIAL_TERMS_URL", default="https://www.anthropic.com/legal/commercial-terms"
 )
+
+# Staff reasons (console lookups, content reveals, legal holds): when set, a
+# regular expression every reason must contain, e.g. r"\b[A-Z]+-\d+\b" for a
+# ticket reference (staff/reasons.py). Empty: at least 3 visible characters.
+PORTAL_REASON_PATTERN = env.str("PORTAL_REASON_PATTERN", default="")
+try:
+    re.compile(PORTAL_REASON_PATTERN)
+except re.error as exc:
+    raise ImproperlyConfigured(f"PORTAL_REASON_PATTERN is not a regular expression: {exc}") from exc
+# How long a reason given in Django admin opens that account's titles or
+# content for that admin (staff.selectors.content_grant_ttl).
+PORTAL_CONTENT_GRANT_MINUTES = env.int("PORTAL_CONTENT_GRANT_MINUTES", default=30)
+# Refused requests by one requester to one route are logged as one access-log
+# row per window of this many minutes, with a count (staff/services.py).
+PORTAL_DENIAL_WINDOW_MINUTES = env.int("PORTAL_DENIAL_WINDOW_MINUTES", default=10)
 
 INSTALLED_APPS = [
     # Django admin with the portal's AdminSite (logged 403 for non-staff).

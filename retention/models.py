@@ -4,7 +4,14 @@ article promises, plus the article itself and its settings.
 Stored deadlines (`retain_until`) are derived from facts by the pure policy in
 `retention.policy` and rewritten by `retention.services.deadlines` whenever a
 fact changes; nothing here computes them (no logic in save()).
+
+A model's `content_fields` name what is content (the user's words, and the
+titles made from them): Django admin never filters, searches or sorts by them
+and shows them only through a logged reason (staff.content reads this, and
+only this, declaration). A new content field is covered by naming it there.
 """
+
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -30,6 +37,8 @@ class ConversationKind(models.TextChoices):
 
 
 class Conversation(models.Model):
+    content_fields: ClassVar[tuple[str, ...]] = ("title",)
+
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.DB_CASCADE, related_name="conversations"
     )
@@ -95,6 +104,8 @@ class Message(models.Model):
     makes the database refuse the delete): the purge deletes with set-based
     SQL, so the database, not Django's collector, must keep the references."""
 
+    content_fields: ClassVar[tuple[str, ...]] = ("content",)
+
     conversation = models.ForeignKey(
         Conversation, on_delete=models.DB_CASCADE, related_name="messages"
     )
@@ -145,6 +156,8 @@ class FeedbackKind(models.TextChoices):
 class Feedback(models.Model):
     """A feedback submission with its own copy of the data it was about, so it
     outlives the conversation (Feedback Data: kept 5 years)."""
+
+    content_fields: ClassVar[tuple[str, ...]] = ("comment", "excerpt")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.DB_CASCADE, related_name="feedback"

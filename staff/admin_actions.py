@@ -15,6 +15,8 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
+from staff.reasons import validate_reason
+
 # An action is applied one row at a time; a selection of "all 1,000,000" is
 # refused rather than run inside one admin request.
 MAX_ACTION_TARGETS = 200
@@ -24,7 +26,7 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
         max_length=2000,
-        min_length=3,
+        validators=[validate_reason],
         strip=True,
         label="Reason",
     )

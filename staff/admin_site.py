@@ -4,15 +4,21 @@ Django admin sends anyone who is not staff to its login form. For a signed-in
 end user or support agent that is the wrong answer: they are who they say they
 are, they are just not allowed. Here they get a 403 page, and the attempt is
 written to the access log as denied. Anonymous visitors still get the login.
+
+Staff themselves get a 400, logged as denied, for a query string that would
+filter, search or sort by content (staff.content): content is read on a
+change page opened with a reason, never through a list.
 """
 
 from functools import update_wrapper
 
 from django.contrib import admin
+from django.contrib.admin import ModelAdmin
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from staff.content import content_query_refusal
 from staff.http import request_trail
 from staff.services import access_denied_record
 
@@ -54,9 +60,27 @@ class PortalAdminSite(admin.AdminSite):
                 # PostgreSQL text cannot hold NUL: filtering or looking up by
                 # such a value raises in the driver. No stored value has one.
                 return HttpResponseBadRequest("The address contains a NUL character.")
+            model_admin = getattr(view, "__self__", None)
+            if isinstance(model_admin, ModelAdmin) and request.user.is_authenticated:
+                refused = content_query_refusal(model_admin, request)
+                if refused is not None:
+                    return self._refuse_content_query(request, refused)
             return inner(request, *args, **kwargs)
 
         return update_wrapper(gate, inner)
+
+    def _refuse_content_query(self, request: HttpRequest, field: str) -> HttpResponse:
+        access_denied_record(**request_trail(request), reason=f"Query on content: {field}")
+        return TemplateResponse(
+            request,
+            "support/forbidden.html",
+            {
+                "message": "Lists cannot be filtered, searched or sorted by titles, messages "
+                "or feedback text. Open the item and give a reason to see its content. "
+                "This attempt was logged.",
+            },
+            status=400,
+        )
 
     def login(self, request: HttpRequest, extra_context=None):
         # The login view is not wrapped by admin_view: refuse here as well,

@@ -7,7 +7,9 @@ fast at a million rows and never rewrite history:
   search by email / external id.
 - `ReadOnlyAdminMixin`: no add, change or delete for anyone, superusers included.
 - `ContentAccessMixin`: a change page shows a user's conversation content or
-  titles only after the admin gives a reason; that writes the access log.
+  titles only after the admin gives a reason, for a while; the reason and
+  each view write the access log. (Lists never filter, search or sort by
+  content: staff.content, asked by the admin site for every request.)
 - `ReasonActionMixin.run_reason_action`: an admin action applied through an
   intermediate page that requires a reason (legal holds use it).
 """
@@ -27,10 +29,16 @@ from django.utils.http import urlencode
 
 from accounts.external_ids import is_valid_external_id
 from accounts.models import User
+from staff.content import content_fields_of
 from staff.http import request_trail
 from staff.models import DataKind
-from staff.selectors import access_grant
-from staff.services import access_denied_record, access_granted_record
+from staff.reasons import validate_reason
+from staff.selectors import access_grant, content_grant_ttl
+from staff.services import (
+    access_content_viewed_record,
+    access_denied_record,
+    access_granted_record,
+)
 
 # Above this many rows an exact count is not worth its cost: the admin shows
 # "about N" (estimate) or pages up to this many rows (capped count).
@@ -123,7 +131,7 @@ class ReadOnlyAdminMixin:
 class ContentRevealForm(forms.Form):
     reason = forms.CharField(
         max_length=500,
-        min_length=3,
+        validators=[validate_reason],
         strip=True,
         label="Reason for viewing",
         help_text="For example the legal case or ticket. The account's owner sees it.",
@@ -131,26 +139,38 @@ class ContentRevealForm(forms.Form):
 
 
 class ContentAccessMixin:
-    """A change page whose `content_fields` (content or titles of a user's
-    conversation) appear only through a grant: the admin posts a reason, which
-    writes an access-log row, and is redirected to the page with `?_access=`
-    set to that row's id. The grant is checked like the support console's
-    (same staff member, same account, under an hour old), so reloading the
-    page logs nothing more and a copied link does not work for someone else."""
+    """A change page whose content (the model's `content_fields`, see
+    staff.content, plus `content_displays` computed from content elsewhere,
+    such as a transcript) appears only through a grant: the admin posts a
+    reason, which writes an access-log row of kind `content_data_kind`, and is
+    redirected to the page with `?_access=` set to that row's id.
 
-    content_fields: tuple[str, ...] = ()
+    The grant opens the page for the same staff member and account only, for
+    PORTAL_CONTENT_GRANT_MINUTES, and only if it was given for this kind of
+    data (a support-console lookup grants metadata, which opens no content).
+    Every view of the content writes its own access-log row, which the
+    account's owner sees; a copied link does not work for someone else."""
+
+    content_displays: tuple[str, ...] = ()
     content_data_kind: str = DataKind.CONTENT
     change_form_template = "admin/content_change_form.html"
 
     def content_account_id(self, obj) -> int:
         return obj.user_id
 
+    def hidden_content(self) -> tuple[str, ...]:
+        return (*sorted(content_fields_of(self.model)), *self.content_displays)
+
     def _grant_for(self, request: HttpRequest, obj):
         raw = request.GET.get("_access", "")
         if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:  # "²".isdigit() too
             return None
         return access_grant(
-            grant_id=int(raw), staff=request.user, account_id=self.content_account_id(obj)
+            grant_id=int(raw),
+            staff=request.user,
+            account_id=self.content_account_id(obj),
+            data_kind=self.content_data_kind,
+            ttl=content_grant_ttl(),
         )
 
     def has_content_access(self, request: HttpRequest) -> bool:
@@ -160,12 +180,12 @@ class ContentAccessMixin:
         fields = list(super().get_fields(request, obj))
         if self.has_content_access(request):
             return fields
-        return [field for field in fields if field not in self.content_fields]
+        return [field for field in fields if field not in self.hidden_content()]
 
     def get_readonly_fields(self, request, obj=None):
         return [
             *super().get_readonly_fields(request, obj),
-            *(field for field in self.content_fields if field not in self.readonly_fields),
+            *(field for field in self.hidden_content() if field not in self.readonly_fields),
         ]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -185,17 +205,22 @@ class ContentAccessMixin:
                 return HttpResponseRedirect(f"{request.path}?{urlencode({'_access': grant.pk})}")
             # Post/redirect/get: the refusal is logged and explained, nothing shown.
             access_denied_record(**request_trail(request), account=account)
+            problems = " ".join(reveal_form.errors.get("reason", []))
             self.message_user(
                 request,
-                "Give a reason (at least 3 characters) before viewing; nothing was shown.",
+                f"Give a reason before viewing ({problems}); nothing was shown.",
                 messages.ERROR,
             )
             return HttpResponseRedirect(request.path)
-        request._content_grant = self._grant_for(request, obj)
+        grant = self._grant_for(request, obj)
+        if grant is not None and request.method == "GET":
+            access_content_viewed_record(grant=grant, **request_trail(request))
+        request._content_grant = grant
         context = {
             **(extra_context or {}),
-            "content_grant": request._content_grant,
+            "content_grant": grant,
             "reveal_form": ContentRevealForm(),
             "content_kind_label": DataKind(self.content_data_kind).label.lower(),
+            "content_grant_minutes": int(content_grant_ttl().total_seconds() // 60),
         }
         return super().change_view(request, object_id, form_url, context)

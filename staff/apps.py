@@ -13,6 +13,9 @@ class StaffConfig(AppConfig):
     name = "staff"
     verbose_name = "Staff access log"
 
+    def ready(self) -> None:
+        from staff import checks  # noqa: F401  registers the content check
+
 
 class PortalAdminConfig(admin_apps.AdminConfig):
     """Django admin with the portal's site: signed-in people who are not staff

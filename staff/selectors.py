@@ -5,6 +5,7 @@ support-console page or an admin page with content."""
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import User
@@ -54,15 +55,32 @@ def access_log_for_user(user: User, *, limit: int | None = 200) -> list[StaffAcc
     ]
 
 
-def access_grant(*, grant_id: int, staff: User, account_id: int) -> AccessLog | None:
-    """The granted access-log row that lets `staff` view `account_id` now, if any."""
+def content_grant_ttl() -> timedelta:
+    """How long a reason given in Django admin opens content (a setting)."""
+    return timedelta(minutes=settings.PORTAL_CONTENT_GRANT_MINUTES)
+
+
+def access_grant(
+    *,
+    grant_id: int,
+    staff: User,
+    account_id: int,
+    data_kind: str,
+    ttl: timedelta = ACCESS_GRANT_TTL,
+) -> AccessLog | None:
+    """The grant that lets `staff` see `data_kind` of `account_id` now, if
+    any: a granted row of theirs for that account and exactly that kind of
+    data (a console lookup's metadata grant opens no content), younger than
+    `ttl`, and itself a grant rather than a view under one."""
     return (
         AccessLog.objects.filter(
             pk=grant_id,
             staff_id=staff.pk,
             account_id=account_id,
             outcome=Outcome.GRANTED,
-            at__gte=timezone.now() - ACCESS_GRANT_TTL,
+            data_kind=data_kind,
+            grant__isnull=True,
+            at__gte=timezone.now() - ttl,
         )
         .only("pk", "at", "role", "reason", "data_kind", "account_id")
         .first()

@@ -4,6 +4,7 @@ from django import forms
 from django.core.validators import validate_email
 
 from accounts.external_ids import RULE, is_valid_external_id
+from staff.reasons import validate_reason
 from support.selectors import LookupKind
 
 
@@ -14,7 +15,7 @@ class LookupForm(forms.Form):
     value = forms.CharField(max_length=254, label="Email or id", strip=True)
     reason = forms.CharField(
         max_length=500,
-        min_length=3,
+        validators=[validate_reason],
         strip=True,
         label="Reason (ticket reference)",
         help_text="Required. The account's owner sees this reason, with your role and the time.",

@@ -121,7 +121,12 @@ def account(request: HttpRequest, account_id: int) -> HttpResponse:
     """Metadata of one account, opened through the grant of a lookup."""
     grant_id = _int_param(request, "access")
     grant = (
-        access_grant(grant_id=grant_id, staff=request.user, account_id=account_id)
+        access_grant(
+            grant_id=grant_id,
+            staff=request.user,
+            account_id=account_id,
+            data_kind=DataKind.METADATA,
+        )
         if grant_id is not None
         else None
     )

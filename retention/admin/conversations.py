@@ -98,7 +98,7 @@ class ConversationAdmin(
     list_select_related = ("user",)
     raw_id_fields = ("user",)
     ordering = ("-id",)
-    content_fields = ("title", "transcript")
+    content_displays = ("transcript",)
     fields = (
         "external_id",
         "user",
@@ -173,7 +173,6 @@ class MessageAdmin(ContentAccessMixin, ReadOnlyAdminMixin, PortalModelAdmin):
     raw_id_fields = ("conversation",)
     ordering = ("-id",)
     fields = ("external_id", "conversation", "role", "sent_at", "content")
-    content_fields = ("content",)
 
     def content_account_id(self, obj) -> int:
         return obj.conversation.user_id
@@ -207,4 +206,3 @@ class FeedbackAdmin(ContentAccessMixin, ReadOnlyAdminMixin, PortalModelAdmin):
     list_select_related = ("user",)
     raw_id_fields = ("user", "conversation")
     ordering = ("-id",)
-    content_fields = ("comment", "excerpt")

@@ -66,8 +66,11 @@ def test_conversation_page_hides_title_and_transcript_until_a_reason_is_given(
     shown = admin_client.get(response["Location"])
     assert SECRET_TITLE.encode() in shown.content
     assert SECRET_CONTENT.encode() in shown.content
-    assert AccessLog.objects.count() == 1
-    assert [e.reason for e in access_log_for_user(conversation.user)] == ["Legal case 12"]
+    # The reason is one row, and each view of the content another (Hardening 1).
+    view = AccessLog.objects.exclude(pk=row.pk).get()
+    assert (view.grant, view.reason, view.data_kind) == (row, "Legal case 12", DataKind.CONTENT)
+    admin_client.get(response["Location"])
+    assert [e.reason for e in access_log_for_user(conversation.user)] == ["Legal case 12"] * 3
 
 
 def test_a_blank_reason_shows_nothing_and_is_logged_as_denied(admin_client, conversation):
@@ -100,4 +103,6 @@ def test_message_and_feedback_pages_gate_their_content_the_same_way(admin_client
         assert secret.encode() not in admin_client.get(url).content
         location = admin_client.post(url, {"_reveal": "1", "reason": "Ticket 5"})["Location"]
         assert secret.encode() in admin_client.get(location).content
-    assert AccessLog.objects.filter(data_kind=DataKind.CONTENT).count() == 2
+    # A reason and a view each (Hardening 1: each view of content is logged).
+    assert AccessLog.objects.filter(data_kind=DataKind.CONTENT, grant=None).count() == 2
+    assert AccessLog.objects.filter(data_kind=DataKind.CONTENT).exclude(grant=None).count() == 2
