@@ -1,0 +1,94 @@
+"""The transactional outbox: decisions other systems must act on, written in
+the same transaction as the decision (so none is lost and none is sent for a
+decision that rolled back).
+
+Callers are the domain services (deletions, consent, the purge); they call
+these inside their own transaction. One INSERT per call (the events); the
+fan-out to systems happens later in the dispatcher, so a "delete all" of
+10,000 conversations pays one bulk INSERT here and nothing per system.
+Delivery is queued with on_commit, once per transaction.
+"""
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from connected import tasks as connected_tasks
+from connected.events import event_subject, event_validate
+from connected.models import OutboxEvent
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    type: str
+    account: str
+    data: dict
+    origin_system_id: int | None = None
+
+
+def event_public_id() -> str:
+    """`evt_` + a ULID (48 bits of milliseconds, 80 random bits, Crockford
+    base32): unique, and roughly sortable by creation time in logs."""
+    value = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10))
+    return "evt_" + "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
+
+
+def _deliver_after_commit() -> None:
+    connected_tasks.deliver_events.delay()
+
+
+def _schedule_delivery() -> None:
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        raise RuntimeError("outbox_record must be called inside the caller's transaction")
+    # One task per transaction, however many events it wrote. Looked up in
+    # the pending callbacks rather than flagged, because a rolled-back
+    # savepoint drops its callbacks and a later event must queue again.
+    if any(func is _deliver_after_commit for _, func, _ in connection.run_on_commit):
+        return
+    transaction.on_commit(_deliver_after_commit)
+
+
+def outbox_record_many(*, events: Sequence[OutboxItem]) -> None:
+    """Write `events` in the caller's transaction (one INSERT, batched only
+    past the database's parameter limit) and queue their delivery for after
+    the commit. Raises connected.events.InvalidEvent (nothing written) for an
+    unknown type or data of the wrong shape; RuntimeError outside a
+    transaction."""
+    if not events:
+        return
+    for item in events:
+        event_validate(type=item.type, account=item.account, data=item.data)
+    _schedule_delivery()
+    now = timezone.now()
+    OutboxEvent.objects.bulk_create(
+        [
+            OutboxEvent(
+                public_id=event_public_id(),
+                type=item.type,
+                account=item.account,
+                subject=event_subject(item.data),
+                data=item.data,
+                origin_system_id=item.origin_system_id,
+                created_at=now,
+            )
+            for item in events
+        ]
+    )
+
+
+def outbox_record(
+    *, type: str, account: str, data: dict, origin_system_id: int | None = None
+) -> None:
+    """One event; see outbox_record_many."""
+    outbox_record_many(
+        events=[
+            OutboxItem(type=type, account=account, data=data, origin_system_id=origin_system_id)
+        ]
+    )
