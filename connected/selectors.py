@@ -144,3 +144,24 @@ def systems_with_backlog() -> QuerySet[ConnectedSystem]:
         oldest_pending=Min("deliveries__created_at", filter=pending),
         dead_letters=Count("deliveries", filter=Q(deliveries__state=DeliveryState.DEAD)),
     )
+
+
+def subscribed_types() -> frozenset[str]:
+    """The event types some enabled system subscribes to (a few rows: the
+    subscriptions are read in Python, as SQLite has no JSON containment)."""
+    types: set[str] = set()
+    for events in ConnectedSystem.objects.filter(enabled=True).values_list("events", flat=True):
+        types.update(events)
+    return frozenset(types)
+
+
+def erasure_confirmers() -> list[str]:
+    """Names of the enabled systems that must confirm a conversation's
+    erasure: registered to confirm and subscribed to conversation.purged."""
+    return [
+        name
+        for name, events in ConnectedSystem.objects.filter(enabled=True, confirms_erasure=True)
+        .order_by("name")
+        .values_list("name", "events")
+        if CONVERSATION_PURGED in events
+    ]

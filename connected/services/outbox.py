@@ -20,6 +20,7 @@ from django.utils import timezone
 from connected import tasks as connected_tasks
 from connected.events import event_subject, event_validate
 from connected.models import OutboxEvent
+from connected.selectors import subscribed_types
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -65,6 +66,13 @@ def outbox_record_many(*, events: Sequence[OutboxItem]) -> None:
         return
     for item in events:
         event_validate(type=item.type, account=item.account, data=item.data)
+    # An event no system subscribes to would reach nobody, not even a feed
+    # (a system reads the events since it registered): not written, so a
+    # portal without connected systems pays one small query per decision.
+    wanted = subscribed_types()
+    events = [item for item in events if item.type in wanted]
+    if not events:
+        return
     _schedule_delivery()
     now = timezone.now()
     OutboxEvent.objects.bulk_create(
