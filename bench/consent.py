@@ -33,17 +33,14 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import sys
 import tempfile
-import time
 from datetime import timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.load import bench_environment, create_database, drop_database  # noqa: E402
+from bench import harness
 
 FLIPS = ("flip form", "flip htmx", "flip api")
 
@@ -65,11 +62,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--show-sql", action="store_true", help="print the statements of the large user's flips"
     )
     parser.add_argument("--database", default="portal_bench_consent", help="database to create")
-    parser.add_argument(
-        "--pg-url",
-        default=os.environ.get("PGURL", "postgres://postgres@127.0.0.1:5432"),
-        help="PostgreSQL server, without a database name",
-    )
+    harness.add_pg_url_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -123,152 +116,143 @@ def seed(*, small: int, large: int):
 def main(argv=None) -> int:
     args = parse_args(argv)
     var_dir = Path(tempfile.mkdtemp(prefix="portal-bench-consent-"))
-    os.environ.update(bench_environment(args.pg_url, args.database, var_dir))
-    load_before = os.getloadavg()
-    started = time.monotonic()
-    create_database(args.pg_url, args.database)
-    try:
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-        from django.db import connection
-        from django.test import Client
-        from django.test.utils import CaptureQueriesContext
-
-        from accounts.models import ConsentChange
-        from accounts.selectors import consent_allowed
-
-        call_command("migrate", verbosity=0)
-        call_command("collectstatic", interactive=False, verbosity=0)
-        small, large = seed(small=args.small, large=args.large)
-        with connection.cursor() as cursor:
-            cursor.execute("VACUUM ANALYZE")
-
-        people = {"small": small, "large": large}
-        clients = {}
-        for label, user in people.items():
-            clients[label] = Client(SERVER_NAME="127.0.0.1")
-            clients[label].force_login(user)
-        state = {label: True for label in people}  # consent allowed in the seed
-
-        def value(flag: bool) -> str:
-            return "true" if flag else "false"
-
-        def run(kind: str, label: str):
-            """One request as the dashboard sends it; flips change the state."""
-            client, target = clients[label], not state[label]
-            if kind == "page":
-                response = client.get("/consent/")
-                expected = 200
-            elif kind == "preview":
-                response = client.post("/consent/", {"allowed": value(target)})
-                expected = 200
-            elif kind == "flip form":
-                response = client.post("/consent/", {"allowed": value(target), "confirm": "on"})
-                expected = 302
-            elif kind == "flip htmx":
-                response = client.post(
-                    "/consent/",
-                    {"allowed": value(target), "confirm": "on"},
-                    headers={"HX-Request": "true"},
-                )
-                expected = 200
-            else:
-                response = client.post(
-                    "/api/me/consent",
-                    json.dumps({"allowed": target}),
-                    content_type="application/json",
-                )
-                expected = 200
-            if kind in FLIPS:
-                state[label] = target
-            return response, expected
-
-        def check(kind: str, label: str, response, expected: int) -> None:
-            if response.status_code != expected:
-                raise SystemExit(f"{kind} ({label}): HTTP {response.status_code}, not {expected}.")
-            if kind == "flip api" and response.json()["changed"] is not True:
-                raise SystemExit(f"{kind} ({label}): the consent did not change.")
-
-        kinds = ("page", "preview", *FLIPS)
-        # Statement counts: each request once per user, the same pass warms caches.
-        statements: dict[tuple[str, str], int] = {}
-        sql: dict[str, list[str]] = {}
-        for kind in kinds:
-            for label in people:
-                with CaptureQueriesContext(connection) as queries:
-                    response, expected = run(kind, label)
-                check(kind, label, response, expected)
-                statements[kind, label] = len(queries)
-                if label == "large":
-                    sql[kind] = [q["sql"] for q in queries.captured_queries]
-
-        timings: dict[tuple[str, str], list[float]] = {key: [] for key in statements}
-        for round_no in range(args.rounds):
-            order = ("small", "large") if round_no % 2 == 0 else ("large", "small")
-            for kind in kinds:
-                for label in order:
-                    begin = time.perf_counter()
-                    response, expected = run(kind, label)
-                    timings[kind, label].append(time.perf_counter() - begin)
-                    check(kind, label, response, expected)
-
-        # Every flip was recorded: one ledger row each, plus the seed's.
-        flips = len(FLIPS) * (args.rounds + 1)
-        for label, user in people.items():
-            rows = ConsentChange.objects.filter(user=user).count()
-            if rows != flips + 1 or consent_allowed(user_id=user.pk) != state[label]:
-                raise SystemExit(f"{label}: {rows} ledger rows, expected {flips + 1}.")
-
-        print(
-            f"Consent, {args.small} vs {args.large} conversations; PostgreSQL; Django test "
-            f"Client, bench.settings (DEBUG off); {args.rounds} rounds, median ms.\n"
-        )
-        print(
-            f"{'request':<11} {'statements':>14} {'small ms':>9} {'large ms':>9} "
-            f"{'large/small':>11}  goal"
-        )
-        met = True
-        for kind in kinds:
-            count_s, count_l = statements[kind, "small"], statements[kind, "large"]
-            ms_s = statistics.median(timings[kind, "small"]) * 1000
-            ms_l = statistics.median(timings[kind, "large"]) * 1000
-            ratio = ms_l / ms_s
-            if kind in FLIPS:
-                ok = count_s == count_l and ratio <= 1.2
-                met = met and ok
-                verdict = "met" if ok else "NOT met"
-            else:
-                verdict = "(no goal)"
-            print(
-                f"{kind:<11} {f'{count_s} / {count_l}':>14} {ms_s:9.2f} {ms_l:9.2f} "
-                f"{ratio:11.2f}  {verdict}"
-            )
-        print(
-            "\nGoal for each flip: the same statement count for both users and time "
-            f"within 1.2x: {'met' if met else 'NOT met'}."
-        )
-        if args.show_sql:
-            for kind in ("preview", *FLIPS):
-                print(f"\nStatements of '{kind}', large user:")
-                for number, statement in enumerate(sql[kind], 1):
-                    print(f"  {number:2d}. {statement[:160]}")
-        load_after = os.getloadavg()
-        print(
-            f"\nLoad average (1 min) {load_before[0]:.1f} before, {load_after[0]:.1f} after; "
-            f"{os.cpu_count()} CPUs; whole run {time.monotonic() - started:.0f} s."
-        )
-        return 0 if met else 1
-    finally:
+    os.environ.update(harness.bench_environment(args.pg_url, args.database, var_dir))
+    run = harness.Run()
+    with harness.database(args.pg_url, args.database):
         try:
-            from django.db import connections
+            return measure(args, run)
+        finally:
+            shutil.rmtree(var_dir, ignore_errors=True)
 
-            connections.close_all()
-        except Exception:  # Django may not be set up yet
-            pass
-        drop_database(args.pg_url, args.database)
-        shutil.rmtree(var_dir, ignore_errors=True)
+
+def measure(args, run: harness.Run) -> int:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import ConsentChange
+    from accounts.selectors import consent_allowed
+
+    call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    small, large = seed(small=args.small, large=args.large)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+
+    people = {"small": small, "large": large}
+    clients = {}
+    for label, user in people.items():
+        clients[label] = Client(SERVER_NAME="127.0.0.1")
+        clients[label].force_login(user)
+    state = {label: True for label in people}  # consent allowed in the seed
+
+    def value(flag: bool) -> str:
+        return "true" if flag else "false"
+
+    def send(kind: str, label: str):
+        """One request as the dashboard sends it; flips change the state."""
+        client, target = clients[label], not state[label]
+        if kind == "page":
+            response = client.get("/consent/")
+            expected = 200
+        elif kind == "preview":
+            response = client.post("/consent/", {"allowed": value(target)})
+            expected = 200
+        elif kind == "flip form":
+            response = client.post("/consent/", {"allowed": value(target), "confirm": "on"})
+            expected = 302
+        elif kind == "flip htmx":
+            response = client.post(
+                "/consent/",
+                {"allowed": value(target), "confirm": "on"},
+                headers={"HX-Request": "true"},
+            )
+            expected = 200
+        else:
+            response = client.post(
+                "/api/me/consent",
+                json.dumps({"allowed": target}),
+                content_type="application/json",
+            )
+            expected = 200
+        if kind in FLIPS:
+            state[label] = target
+        return response, expected
+
+    def check(kind: str, label: str, response, expected: int) -> None:
+        if response.status_code != expected:
+            raise SystemExit(f"{kind} ({label}): HTTP {response.status_code}, not {expected}.")
+        if kind == "flip api" and response.json()["changed"] is not True:
+            raise SystemExit(f"{kind} ({label}): the consent did not change.")
+
+    kinds = ("page", "preview", *FLIPS)
+    # Statement counts: each request once per user, the same pass warms caches.
+    statements: dict[tuple[str, str], int] = {}
+    sql: dict[str, list[str]] = {}
+    for kind in kinds:
+        for label in people:
+            with CaptureQueriesContext(connection) as queries:
+                response, expected = send(kind, label)
+            check(kind, label, response, expected)
+            statements[kind, label] = len(queries)
+            if label == "large":
+                sql[kind] = [q["sql"] for q in queries.captured_queries]
+
+    timings: dict[tuple[str, str], list[float]] = {key: [] for key in statements}
+    for round_no in range(args.rounds):
+        order = ("small", "large") if round_no % 2 == 0 else ("large", "small")
+        for kind in kinds:
+            for label in order:
+                took, (response, expected) = harness.timed(send, kind, label)
+                timings[kind, label].append(took)
+                check(kind, label, response, expected)
+
+    # Every flip was recorded: one ledger row each, plus the seed's.
+    flips = len(FLIPS) * (args.rounds + 1)
+    for label, user in people.items():
+        rows = ConsentChange.objects.filter(user=user).count()
+        if rows != flips + 1 or consent_allowed(user_id=user.pk) != state[label]:
+            raise SystemExit(f"{label}: {rows} ledger rows, expected {flips + 1}.")
+
+    print(
+        f"Consent, {args.small} vs {args.large} conversations; PostgreSQL; Django test "
+        f"Client, bench.settings (DEBUG off); {args.rounds} rounds, median ms.\n"
+    )
+    print(
+        f"{'request':<11} {'statements':>14} {'small ms':>9} {'large ms':>9} "
+        f"{'large/small':>11}  goal"
+    )
+    met = True
+    for kind in kinds:
+        count_s, count_l = statements[kind, "small"], statements[kind, "large"]
+        ms_s = harness.median_ms(timings[kind, "small"])
+        ms_l = harness.median_ms(timings[kind, "large"])
+        ratio = ms_l / ms_s
+        if kind in FLIPS:
+            ok = count_s == count_l and ratio <= 1.2
+            met = met and ok
+            verdict = "met" if ok else "NOT met"
+        else:
+            verdict = "(no goal)"
+        print(
+            f"{kind:<11} {f'{count_s} / {count_l}':>14} {ms_s:9.2f} {ms_l:9.2f} "
+            f"{ratio:11.2f}  {verdict}"
+        )
+    print(
+        "\nGoal for each flip: the same statement count for both users and time "
+        f"within 1.2x: {'met' if met else 'NOT met'}."
+    )
+    if args.show_sql:
+        for kind in ("preview", *FLIPS):
+            print(f"\nStatements of '{kind}', large user:")
+            for number, statement in enumerate(sql[kind], 1):
+                print(f"  {number:2d}. {statement[:160]}")
+    run.report()
+    return 0 if met else 1
 
 
 if __name__ == "__main__":

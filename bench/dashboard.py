@@ -1,9 +1,10 @@
 """Latency of the dashboard's conversation list: a user with 10 conversations
 against one with 10,000, and page 200 against page 1 (keyset pagination).
 
-Runs in-process with Django's test Client (full middleware stack, no network),
-in a throwaway test database that Django creates and drops (test_<name>), so
-no real data is touched. Meant for PostgreSQL: set DATABASE_URL, e.g.
+Runs in-process with Django's test Client (full middleware stack, no network,
+tests/settings.py), in a throwaway database on the server DATABASE_URL names,
+test_<name>, created and dropped by the run, so no real data is touched. Meant
+for PostgreSQL: set DATABASE_URL, e.g.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_dashboard \\
         .venv/bin/python bench/dashboard.py
@@ -14,14 +15,15 @@ measurements taken side by side under the same machine load.
 
 import argparse
 import os
-import statistics
+import shutil
 import sys
-import time
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import harness
 
 
 def parse_args() -> argparse.Namespace:
@@ -43,39 +45,64 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--allow-sqlite",
         action="store_true",
-        help="run on SQLite anyway (figures not representative)",
+        help="run on SQLite (a file of the run's own) when DATABASE_URL is not "
+        "PostgreSQL (figures not representative)",
     )
     return parser.parse_args()
 
 
 def main() -> int:
     args = parse_args()
-    import django
-
-    django.setup()
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import setup_test_environment, teardown_test_environment
-    from django.utils import timezone
-
-    if connection.vendor != "postgresql" and not args.allow_sqlite:
+    url = os.environ.get("DATABASE_URL", "")
+    postgresql = url.startswith(("postgres://", "postgresql://"))
+    if not postgresql and not args.allow_sqlite:
         print(
             "This benchmark is for PostgreSQL: set DATABASE_URL (or pass --allow-sqlite).",
             file=sys.stderr,
         )
         return 2
+    var_dir = Path(tempfile.mkdtemp(prefix="portal-bench-dashboard-"))
+    try:
+        if postgresql:
+            pg_url, name = harness.split_database_url(url)
+            os.environ.update(
+                harness.bench_environment(
+                    pg_url, f"test_{name}", var_dir, settings="tests.settings"
+                )
+            )
+            with harness.database(pg_url, f"test_{name}"):
+                return measure(args)
+        # SQLite: a file in the run's var directory, removed with it.
+        environment = harness.bench_environment("", "", var_dir, settings="tests.settings")
+        environment["DATABASE_URL"] = f"sqlite:///{var_dir / 'bench.sqlite3'}"
+        os.environ.update(environment)
+        return measure(args)
+    finally:
+        shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def measure(args) -> int:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import setup_test_environment, teardown_test_environment
+    from django.utils import timezone
 
     from dashboard.presentation import cursor_encode
-    from dashboard.selectors import PAGE_SIZE
+    from dashboard.selectors.common import PAGE_SIZE
 
     needed = args.page * PAGE_SIZE
     if args.large < needed:
         print(f"--large must be at least {needed} to have a page {args.page}.", file=sys.stderr)
         return 2
 
+    # The test Client's host name and locmem mail, as in the test suite.
     setup_test_environment()
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
+        call_command("migrate", verbosity=0)
         from retention.models import Conversation, Rule
         from retention.services.deadlines import refresh_conversation_deadlines
         from tests.factories import UserFactory
@@ -130,11 +157,10 @@ def main() -> int:
         timings = {label: [] for label in requests}
         for _ in range(args.rounds):
             for label, (client, path) in requests.items():
-                start = time.perf_counter()
-                response = client.get(path)
-                timings[label].append(time.perf_counter() - start)
+                took, response = harness.timed(client.get, path)
+                timings[label].append(took)
                 assert response.status_code == 200
-        medians = {label: statistics.median(values) * 1000 for label, values in timings.items()}
+        medians = {label: harness.median_ms(values) for label, values in timings.items()}
         print(
             f"Database: {connection.vendor}; in-process Django test Client; {args.rounds} rounds, median ms"
         )
@@ -148,7 +174,6 @@ def main() -> int:
             f"Ratio page {args.page} / page 1:            {medians[labels[3]] / medians[labels[2]]:.2f}"
         )
     finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
         teardown_test_environment()
     return 0
 

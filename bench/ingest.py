@@ -71,10 +71,9 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.load import bench_environment, create_database, drop_database  # noqa: E402
+from bench import harness
 
 # The tables the ingest writes; both variants must leave the same rows in them.
 TABLES = (
@@ -126,11 +125,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         "per event type, and a cProfile of the middle batch",
     )
     parser.add_argument("--database", default="portal_bench_ingest", help="database to create")
-    parser.add_argument(
-        "--pg-url",
-        default=os.environ.get("PGURL", "postgres://postgres@127.0.0.1:5432"),
-        help="PostgreSQL server, without a database name",
-    )
+    harness.add_pg_url_argument(parser)
     args = parser.parse_args(argv)
     if args.events < 100:
         parser.error("--events must be at least 100")
@@ -364,11 +359,17 @@ def main(argv=None) -> int:
     (var_dir / "staticfiles").mkdir()  # the API serves no static files; whitenoise wants the dir
     token = secrets.token_urlsafe(32)
     os.environ.update(
-        bench_environment(args.pg_url, args.database, var_dir, PORTAL_INGEST_TOKEN=token)
+        harness.bench_environment(args.pg_url, args.database, var_dir, PORTAL_INGEST_TOKEN=token)
     )
-    load_before = os.getloadavg()
-    started = time.monotonic()
-    create_database(args.pg_url, args.database)
+    run = harness.Run()
+    with harness.database(args.pg_url, args.database):
+        try:
+            return measure(args, token, run)
+        finally:
+            shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def measure(args, token: str, run: harness.Run) -> int:
     plain = None
     try:
         import django
@@ -527,7 +528,7 @@ def main(argv=None) -> int:
         met = ratio <= 3
         print(
             f"\nours time / insert time: {ratio:.1f}x (goal: within 3x: "
-            f"{'met' if met else 'NOT met'}); per round {', '.join(f'{r:.1f}' for r in per_round)}"
+            f"{'met' if met else 'NOT met'}); per round {harness.per_round(per_round, digits=1)}"
         )
         distinct = set(left.values())
         reference = left["ours", 0]
@@ -542,23 +543,11 @@ def main(argv=None) -> int:
         if args.profile:
             profile(args, reset, batches, post, connection)
 
-        load_after = os.getloadavg()
-        print(
-            f"\nLoad average (1 min) {load_before[0]:.1f} before, {load_after[0]:.1f} after; "
-            f"{os.cpu_count()} CPUs; whole run {time.monotonic() - started:.0f} s."
-        )
+        run.report()
         return 0 if met and same else 1
     finally:
         if plain is not None:
             plain.close()
-        try:
-            from django.db import connections
-
-            connections.close_all()
-        except Exception:  # Django may not be set up yet
-            pass
-        drop_database(args.pg_url, args.database)
-        shutil.rmtree(var_dir, ignore_errors=True)
 
 
 def profile(args, reset, batches, post, connection) -> None:

@@ -37,7 +37,6 @@ import argparse
 import http.client
 import json
 import os
-import secrets
 import shutil
 import signal
 import statistics
@@ -47,8 +46,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import harness
+from bench.harness import ROOT
 
 TEST_EMAIL = "bench-load@example.com"
 
@@ -105,11 +106,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument("--port", type=int, default=8765, help="server port on 127.0.0.1")
     parser.add_argument("--database", default="portal_bench_load", help="database to create")
-    parser.add_argument(
-        "--pg-url",
-        default=os.environ.get("PGURL", "postgres://postgres@127.0.0.1:5432"),
-        help="PostgreSQL server, without a database name",
-    )
+    harness.add_pg_url_argument(parser)
     parser.add_argument(
         "--keep-db", action="store_true", help="keep the database afterwards (for --reuse-db)"
     )
@@ -126,50 +123,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-# ------------------------------------------------------------------ database
-
-
-def admin_connection(pg_url: str):
-    import psycopg
-
-    return psycopg.connect(f"{pg_url.rstrip('/')}/postgres", autocommit=True)
-
-
-def database_exists(pg_url: str, name: str) -> bool:
-    with admin_connection(pg_url) as conn:
-        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-
-
-def bench_environment(pg_url: str, database: str, var_dir: Path, **extra: str) -> dict[str, str]:
-    """The environment of a benchmark that serves the product: bench/settings.py
-    (production settings, DEBUG off) on `database`, a throwaway secret, its
-    files under `var_dir`, quiet logs; `extra` on top."""
-    return {
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "DATABASE_URL": f"{pg_url.rstrip('/')}/{database}",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "DEBUG": "0",
-        "PORTAL_VAR_DIR": str(var_dir),
-        "LOG_LEVEL": "WARNING",
-        **extra,
-    }
-
-
-def drop_database(pg_url: str, name: str) -> None:
-    from psycopg import sql
-
-    with admin_connection(pg_url) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-
-
-def create_database(pg_url: str, name: str) -> None:
-    from psycopg import sql
-
-    drop_database(pg_url, name)
-    with admin_connection(pg_url) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+# ---------------------------------------------------------------------- seed
 
 
 def seed(args: argparse.Namespace) -> None:
@@ -409,8 +363,7 @@ def serial_breakdown(client, targets: dict, connection, rounds: int = 30) -> dic
                 totals[name].append(time.perf_counter() - begin)
                 sqls[name].append(waited[0])
     return {
-        name: (statistics.median(totals[name]) * 1000, statistics.median(sqls[name]) * 1000)
-        for name in targets
+        name: (harness.median_ms(totals[name]), harness.median_ms(sqls[name])) for name in targets
     }
 
 
@@ -425,18 +378,22 @@ def main(argv=None) -> int:
     var_dir = Path(tempfile.mkdtemp(prefix="portal-bench-load-"))
     env = {
         **os.environ,
-        **bench_environment(
+        **harness.bench_environment(
             args.pg_url, args.database, var_dir, CONN_MAX_AGE=str(args.conn_max_age)
         ),
     }
     os.environ.update(env)
-    load_before = os.getloadavg()
-    started = time.monotonic()
-    if args.reuse_db and database_exists(args.pg_url, args.database):
-        fresh = False
-    else:
-        create_database(args.pg_url, args.database)
-        fresh = True
+    run = harness.Run()
+    with harness.database(
+        args.pg_url, args.database, keep=args.keep_db, reuse=args.reuse_db
+    ) as fresh:
+        try:
+            return measure(args, env, var_dir, fresh, run)
+        finally:
+            shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def measure(args, env: dict, var_dir: Path, fresh: bool, run: harness.Run) -> int:
     server = None
     try:
         import django
@@ -569,7 +526,7 @@ def main(argv=None) -> int:
             met = met and ok
             print(
                 f"{name} / minimal throughput: {ratio:.2f} (rounds: "
-                f"{', '.join(f'{r:.2f}' for r in per_round)}); p95 {p95_ratio:.1f}x; "
+                f"{harness.per_round(per_round)}); p95 {p95_ratio:.1f}x; "
                 f"goal >= 0.50: {'met' if ok else 'NOT met'}"
             )
         # Every response the size of the checked 200 page: none was a redirect or an error page.
@@ -579,11 +536,7 @@ def main(argv=None) -> int:
                     f"warning: {name} responses average {summary[name]['bytes']:.0f} bytes, "
                     f"the checked page has {sizes[name]}: some answers were not that page."
                 )
-        load_after = os.getloadavg()
-        print(
-            f"\nLoad average (1 min) {load_before[0]:.1f} before, {load_after[0]:.1f} after; "
-            f"{os.cpu_count()} CPUs; whole run {time.monotonic() - started:.0f} s."
-        )
+        run.report()
         return 0 if met else 1
     finally:
         if server is not None and server.poll() is None:
@@ -592,15 +545,6 @@ def main(argv=None) -> int:
                 server.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 server.kill()
-        try:
-            from django.db import connections
-
-            connections.close_all()
-        except Exception:  # Django may not be set up yet
-            pass
-        if not args.keep_db:
-            drop_database(args.pg_url, args.database)
-        shutil.rmtree(var_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

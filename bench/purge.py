@@ -32,14 +32,20 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import harness
+from bench.harness import ROOT
+
 SEED_DB = "portal_bench_seed"
 RUN_DB = "portal_bench"
 
@@ -62,9 +68,7 @@ def _args(argv=None):
         default=3,
         help="rounds of the variants, the order rotated every round; medians reported",
     )
-    parser.add_argument(
-        "--pg-url", default=os.environ.get("PGURL", "postgres://postgres@127.0.0.1:5432")
-    )
+    harness.add_pg_url_argument(parser)
     parser.add_argument(
         "--child",
         choices=["ours", "ours1", "raw", "naive", "collector"],
@@ -167,8 +171,6 @@ def _run_naive(cutoff):
 
 
 def _child(args) -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "privacy_portal.settings")
     import django
 
     django.setup()
@@ -208,23 +210,14 @@ def _child(args) -> None:
 # ------------------------------------------------------------------ parent --
 
 
-def _admin(pg_url):
-    import psycopg
-
-    return psycopg.connect(f"{pg_url}/postgres", autocommit=True)
-
-
-def _recreate(pg_url, name, template=None):
-    with _admin(pg_url) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
-
-
-def _env(pg_url, name):
-    env = {**os.environ, "DATABASE_URL": f"{pg_url}/{name}", "SECRET_KEY": "bench-only"}
-    env.setdefault("DJANGO_SETTINGS_MODULE", "privacy_portal.settings")
-    env["LOG_LEVEL"] = "WARNING"
-    return env
+def _env(args, name):
+    """The children's environment: the product's own settings on `name`."""
+    return {
+        **os.environ,
+        **harness.bench_environment(
+            args.pg_url, name, args.var_dir, settings="privacy_portal.settings"
+        ),
+    }
 
 
 def _seed(args, cutoff: datetime) -> dict:
@@ -232,11 +225,11 @@ def _seed(args, cutoff: datetime) -> dict:
     import psycopg
 
     n, m = args.conversations, args.messages_per_conversation
-    _recreate(args.pg_url, SEED_DB)
+    harness.create_database(args.pg_url, SEED_DB)
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "-v0"],
         cwd=ROOT,
-        env=_env(args.pg_url, SEED_DB),
+        env=_env(args, SEED_DB),
         check=True,
     )
     users = max(20, n // 20)
@@ -385,9 +378,7 @@ def _seed(args, cutoff: datetime) -> dict:
 
 
 def _run_variant(args, variant: str, cutoff: datetime) -> dict:
-    _recreate(args.pg_url, RUN_DB, template=SEED_DB)
-    with _admin(args.pg_url) as conn:
-        pass
+    harness.create_database(args.pg_url, RUN_DB, template=SEED_DB)
     import psycopg
 
     with psycopg.connect(f"{args.pg_url}/{RUN_DB}", autocommit=True) as conn:
@@ -404,7 +395,7 @@ def _run_variant(args, variant: str, cutoff: datetime) -> dict:
             str(args.batch_size),
         ],
         cwd=ROOT,
-        env=_env(args.pg_url, RUN_DB),
+        env=_env(args, RUN_DB),
         check=True,
         capture_output=True,
         text=True,
@@ -432,6 +423,16 @@ def main(argv=None) -> int:
     if args.child:
         _child(args)
         return 0
+    args.var_dir = Path(tempfile.mkdtemp(prefix="portal-bench-purge-"))
+    try:
+        return measure(args)
+    finally:
+        harness.drop_database(args.pg_url, RUN_DB)
+        harness.drop_database(args.pg_url, SEED_DB)
+        shutil.rmtree(args.var_dir, ignore_errors=True)
+
+
+def measure(args) -> int:
     t0 = time.perf_counter()
     cutoff = (datetime.now(UTC) - timedelta(days=2)).replace(microsecond=0)
     print(
@@ -488,9 +489,6 @@ def main(argv=None) -> int:
                 f"peak +{r['peak_mb']:.1f} MB in {r['seconds']:.1f} s",
                 flush=True,
             )
-    with _admin(args.pg_url) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{RUN_DB}" WITH (FORCE)')
-        conn.execute(f'DROP DATABASE IF EXISTS "{SEED_DB}" WITH (FORCE)')
 
     ours, raw, naive = results["ours"], results["raw"], results["naive"]
     vs_raw = ours["seconds"] / raw["seconds"]
@@ -513,22 +511,22 @@ def main(argv=None) -> int:
     print()
     print(
         f"- ours / raw SQL: {vs_raw:.2f}x (goal <= 1.5x: {'met' if vs_raw <= 1.5 else 'NOT met'}); "
-        f"per round {', '.join(f'{x:.2f}' for x in per_round_vs_raw)}"
+        f"per round {harness.per_round(per_round_vs_raw)}"
     )
     print(
         f"- ours1 (one connection) / raw SQL: {ours1_vs_raw:.2f}x "
         f"(goal <= 1.5x: {'met' if ours1_vs_raw <= 1.5 else 'NOT met'}); "
-        f"per round {', '.join(f'{x:.2f}' for x in per_round_ours1_vs_raw)}"
+        f"per round {harness.per_round(per_round_ours1_vs_raw)}"
     )
     print(
         f"- naive / ours: {vs_naive:.2f}x (goal >= 2x faster than naive: "
         f"{'met' if vs_naive >= 2 else 'NOT met'}); "
-        f"per round {', '.join(f'{x:.2f}' for x in per_round_naive)}"
+        f"per round {harness.per_round(per_round_naive)}"
     )
     print(
         f"- collector / ours: {vs_collector:.2f}x (goal >= 2x faster than naive: "
         f"{'met' if vs_collector >= 2 else 'NOT met'}); "
-        f"per round {', '.join(f'{x:.2f}' for x in per_round_collector)}"
+        f"per round {harness.per_round(per_round_collector)}"
     )
     print(f"- same rows left by every variant: {'yes' if same else 'NO: ' + str(lefts)}")
     print()

@@ -31,15 +31,11 @@ from retention.selectors.documents import current_article_version
 from retention.services.conversations import ConversationNotFound, conversations_delete_by_id
 from retention.services.conversations import conversations_delete_all as delete_everything
 
-COMMERCIAL_TERMS_URL = getattr(
-    settings, "PORTAL_COMMERCIAL_TERMS_URL", "https://www.anthropic.com/legal/commercial-terms"
-)
-
 
 def _context(request: HttpRequest, **extra) -> dict:
     return {
         "caveat": LAW_CAVEAT,
-        "commercial_terms_url": COMMERCIAL_TERMS_URL,
+        "commercial_terms_url": settings.PORTAL_COMMERCIAL_TERMS_URL,
         "is_commercial": request.user.is_commercial,
         **extra,
     }

@@ -31,6 +31,11 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # The chat service authenticates to /api/internal/ with this bearer token. No
 # default: without it the ingest API refuses every request.
 PORTAL_INGEST_TOKEN = env.str("PORTAL_INGEST_TOKEN", default="")
+# Commercial accounts are governed by their organisation's agreement, not the
+# consumer policy: their dashboard links here instead of showing dates.
+PORTAL_COMMERCIAL_TERMS_URL = env.str(
+    "PORTAL_COMMERCIAL_TERMS_URL", default="https://www.anthropic.com/legal/commercial-terms"
+)
 
 INSTALLED_APPS = [
     # Django admin with the portal's AdminSite (logged 403 for non-staff).
@@ -204,12 +209,16 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 *
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
-    for _sub in ("queue", "processed"):
+    # Every folder is named: kombu's defaults are relative to the working
+    # directory (its exchange tables land in ./control otherwise), and it
+    # creates the control folder without its parents.
+    for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 CELERY_TASK_SERIALIZER = "json"
@@ -235,6 +244,12 @@ RETENTION_PURGE_CONNECTIONS = env.int("RETENTION_PURGE_CONNECTIONS", default=2)
 # RETENTION_FANOUT_WORKERS batch tasks for workers on other hosts (0: none).
 RETENTION_FANOUT_WORKERS = env.int("RETENTION_FANOUT_WORKERS", default=0)
 RETENTION_FANOUT_BATCHES = env.int("RETENTION_FANOUT_BATCHES", default=20)
+# The SQLite run lock's lease (retention/purge/locks.py): longer than a task may
+# live, so a live run never loses it between two renewals; short enough that a
+# crashed holder blocks the schedule only briefly.
+RETENTION_PURGE_LEASE_SECONDS = env.int(
+    "RETENTION_PURGE_LEASE_SECONDS", default=CELERY_TASK_TIME_LIMIT + 60
+)
 
 # Connected systems (connected/, docs/connected-systems.md): seconds a webhook
 # may take, hours an old signing secret keeps signing after a rotation, days a

@@ -29,12 +29,7 @@ _TABLE = PurgeLock._meta.db_table
 
 
 def _lease_length() -> timedelta:
-    # Longer than a task may live, so a live run never loses its lease between
-    # two renewals; short enough that a crash blocks the schedule only briefly.
-    return timedelta(
-        seconds=getattr(settings, "RETENTION_PURGE_LEASE_SECONDS", None)
-        or settings.CELERY_TASK_TIME_LIMIT + 60
-    )
+    return timedelta(seconds=settings.RETENTION_PURGE_LEASE_SECONDS)
 
 
 class RunLock:

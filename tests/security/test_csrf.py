@@ -263,7 +263,9 @@ BAD_AUTHORIZATION = {
 }
 
 
-@pytest.mark.parametrize("method, path, body", INGEST_CALLS, ids=lambda v: str(v))
+@pytest.mark.parametrize(
+    "method, path, body", INGEST_CALLS, ids=lambda v: getattr(v, "__name__", str(v))
+)
 def test_the_internal_api_refuses_a_missing_or_wrong_bearer_token(method, path, body, seed):
     signed_in = Client(enforce_csrf_checks=True)
     signed_in.force_login(make_privacy_admin())

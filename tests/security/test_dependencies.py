@@ -1,11 +1,12 @@
-"""Known vulnerabilities in the dependencies of requirements.txt.
+"""Known vulnerabilities in the dependencies of requirements.txt and
+requirements-dev.txt.
 
-What is audited: every distribution requirements.txt installs, its own pins
-and what they pull in, at the versions installed here (read from the installed
-metadata, so the audit sees what runs).
+What is audited: every distribution the two files install (the runtime and
+the tests and tools), their own pins and what they pull in, at the versions
+installed here (read from the installed metadata, so the audit sees what runs).
 
 How, in order:
-1. pip-audit (pinned in requirements.txt) against PyPI's per-version JSON
+1. pip-audit (pinned in requirements-dev.txt) against PyPI's per-version JSON
    API, `/pypi/<name>/<version>/json`, which carries the advisories of that
    exact version. `--strict` is not used: a dependency pip-audit cannot look
    up is reported as skipped, and handled in step 2, not counted as clean.
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import urllib.error
@@ -46,15 +48,29 @@ REQUIRED = os.environ.get("PORTAL_REQUIRE_AUDIT") == "1"
 TIMEOUT = 20
 
 
-def requirements_closure(path: Path = ROOT / "requirements.txt") -> dict[str, str]:
-    """{canonical name: installed version} of every pinned requirement and of
-    everything it requires (extras and environment markers evaluated)."""
-    pending: list[tuple[str, frozenset[str]]] = []
+REQUIREMENTS = (ROOT / "requirements.txt", ROOT / "requirements-dev.txt")
+
+
+def pinned_requirements(path: Path) -> list[Requirement]:
+    """The requirements a file lists, and those of the files it includes (`-r`)."""
+    found: list[Requirement] = []
     for line in path.read_text().splitlines():
         line = line.split("#", 1)[0].strip()
-        if line:
-            requirement = Requirement(line)
-            pending.append((requirement.name, frozenset(requirement.extras)))
+        if line.startswith("-r "):
+            found += pinned_requirements(path.parent / line.removeprefix("-r ").strip())
+        elif line:
+            found.append(Requirement(line))
+    return found
+
+
+def requirements_closure(paths: tuple[Path, ...] = REQUIREMENTS) -> dict[str, str]:
+    """{canonical name: installed version} of every pinned requirement and of
+    everything it requires (extras and environment markers evaluated)."""
+    pending: list[tuple[str, frozenset[str]]] = [
+        (requirement.name, frozenset(requirement.extras))
+        for path in paths
+        for requirement in pinned_requirements(path)
+    ]
     versions: dict[str, str] = {}
     extras_seen: dict[str, frozenset[str]] = {}
     while pending:
@@ -161,15 +177,22 @@ def audit(tmp_path_factory) -> Audit:
 
 def test_the_audit_covers_every_installed_requirement():
     closure = requirements_closure()
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            requirement = Requirement(line)
-            pinned = next(iter(requirement.specifier)).version
+    for path in REQUIREMENTS:
+        for requirement in pinned_requirements(path):
+            (specifier,) = requirement.specifier
+            assert specifier.operator == "==", f"{path.name}: {requirement} is not pinned"
             installed = closure[canonicalize_name(requirement.name)]
-            assert installed == pinned, (
-                f"{requirement.name} {installed} installed, {pinned} pinned: run make venv"
+            assert installed == specifier.version, (
+                f"{requirement.name} {installed} installed, {specifier.version} pinned: run make venv"
             )
+
+
+def test_the_pre_commit_hook_runs_the_pinned_ruff():
+    """The hook and `make lint` must judge code with the same ruff."""
+    config = (ROOT / ".pre-commit-config.yaml").read_text()
+    revs = re.findall(r"repo: https://github.com/astral-sh/ruff-pre-commit\s+rev: (\S+)", config)
+    (pin,) = [r for r in pinned_requirements(REQUIREMENTS[1]) if r.name == "ruff"]
+    assert revs == [f"v{next(iter(pin.specifier)).version}"]
 
 
 def test_no_audited_dependency_has_a_known_vulnerability(audit):
