@@ -253,3 +253,78 @@ def test_a_disabled_system_gets_nothing(register, record, receiver_for):
     assert _deliver(system, ignore_backoff=True).sent == 0
     assert receiver.received() == []
     assert Delivery.objects.count() == 1  # none was made while it was disabled
+
+
+class _CountingEndpoint:
+    """An endpoint in this process that counts every request per webhook-id
+    (no dedupe), slowly enough that two workers overlap."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        from collections import Counter
+
+        self.counts: Counter[str] = Counter()
+        lock = threading.Lock()
+        counts = self.counts
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers["Content-Length"]))
+                with lock:
+                    counts[self.headers["webhook-id"]] += 1
+                time.sleep(0.01)
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_at_once_never_send_one_event_twice(monkeypatch):
+    import threading
+
+    from django.db import connection, connections
+
+    from tests.connected.conftest import record_committed
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks (SKIP LOCKED) are PostgreSQL's; SQLite has one writer")
+    # Not the eager task after the commit: the workers below do the sending.
+    monkeypatch.setattr("connected.tasks.deliver_events.delay", lambda: None)
+    endpoint = _CountingEndpoint()
+    try:
+        system = ConnectedSystem.objects.create(
+            name="lake", url=endpoint.url, events=ALL, signing_secret=f.secret()
+        )
+        record_committed(*[f.deleted(f"a{n % 60}", f"c{n}") for n in range(120)])
+        reports, barrier = [], threading.Barrier(3)
+
+        def worker():
+            barrier.wait()
+            try:
+                reports.append(deliver_system(system_id=system.pk))
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=worker) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        endpoint.close()
+    assert sum(r.sent for r in reports) == 120
+    assert len(endpoint.counts) == 120
+    assert set(endpoint.counts.values()) == {1}
+    assert sum(r.sent > 0 for r in reports) >= 2  # they really shared the work
