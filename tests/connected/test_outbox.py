@@ -95,7 +95,7 @@ def test_ten_thousand_events_are_written_in_a_few_statements(db):
         started = time.perf_counter()
         outbox_record_many(events=items)
         elapsed = time.perf_counter() - started
-    writes = [q for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+    writes = [q for q in queries.captured_queries if "INSERT INTO" in q["sql"]]
     assert OutboxEvent.objects.count() == 10_000
     assert len(writes) == 1  # one statement (executemany on SQLite)
     assert elapsed < 5  # 0.4-0.9 s on the 2-core machine this was built on
