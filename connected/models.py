@@ -12,6 +12,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from connected.events import ERASURE_TYPES
+
 
 class ConnectedSystem(models.Model):
     """A system that holds a copy of users' data and must hear the portal's
@@ -78,7 +80,13 @@ class OutboxEvent(models.Model):
             models.Index(
                 fields=["id"], condition=Q(seq__isnull=True), name="connected_outbox_unsequenced"
             ),
-            models.Index(fields=["account", "type", "subject"], name="connected_outbox_subject"),
+            # Erasures only (what the user's pages look up): a "delete all"
+            # writes 10,000 deletions and should not pay for this index.
+            models.Index(
+                fields=["account", "type", "subject"],
+                condition=Q(type__in=sorted(ERASURE_TYPES)),
+                name="connected_outbox_erasures",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -6,6 +6,7 @@ fast at a million rows and never rewrite history:
 - `PortalModelAdmin`: the paginator, no full result count, exact index-backed
   search by email / external id.
 - `ReadOnlyAdminMixin`: no add, change or delete for anyone, superusers included.
+- `PrivacyAdminOnlyMixin`: pages for privacy admins by role, never a delete.
 - `ContentAccessMixin`: a change page shows a user's conversation content or
   titles only after the admin gives a reason; that writes the access log.
 - `ReasonActionMixin.run_reason_action`: an admin action applied through an
@@ -27,6 +28,7 @@ from django.utils.http import urlencode
 
 from accounts.external_ids import is_valid_external_id
 from accounts.models import User
+from accounts.roles import is_privacy_admin
 from staff.http import request_trail
 from staff.models import DataKind
 from staff.selectors import access_grant
@@ -199,3 +201,27 @@ class ContentAccessMixin:
             "content_kind_label": DataKind(self.content_data_kind).label.lower(),
         }
         return super().change_view(request, object_id, form_url, context)
+
+
+class PrivacyAdminOnlyMixin:
+    """Pages for privacy admins (and superusers) only, by role rather than
+    model permission: for apps whose models are not in the role groups'
+    permission sets (connected systems). Nobody deletes through admin;
+    `privacy_admin_may_edit` opens add and change."""
+
+    privacy_admin_may_edit = False
+
+    def has_module_permission(self, request):
+        return is_privacy_admin(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return is_privacy_admin(request.user)
+
+    def has_add_permission(self, request, obj=None):
+        return self.privacy_admin_may_edit and is_privacy_admin(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return self.privacy_admin_may_edit and is_privacy_admin(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -175,7 +175,11 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="outboxevent",
             index=models.Index(
-                fields=["account", "type", "subject"], name="connected_outbox_subject"
+                condition=models.Q(
+                    ("type__in", ["conversation.purged", "feedback.purged", "scores.purged"])
+                ),
+                fields=["account", "type", "subject"],
+                name="connected_outbox_erasures",
             ),
         ),
         migrations.AddIndex(

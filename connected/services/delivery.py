@@ -2,10 +2,10 @@
 
 A pass works on one system at a time: it claims a small batch of due rows
 (a lease, so the HTTP calls run outside any transaction), sends them in
-order and records each outcome. Claims are serialised per system by a lock
-on the system row (SKIP LOCKED: a worker finding it taken leaves that system
-to the other worker) and take rows FOR UPDATE SKIP LOCKED, so two workers
-never send one event at once. An account's event is claimed only when no
+order and records each outcome. Claims of one system take turns on a lock
+of the system row and take rows FOR UPDATE SKIP LOCKED, so two workers
+never send one event at once; their batches are disjoint and run side by
+side. An account's event is claimed only when no
 earlier event of that account for that system is waiting, failing, claimed
 by someone else or dead: events of one account arrive in order.
 
@@ -84,7 +84,8 @@ def webhook_signature(*, system: ConnectedSystem, msg_id: str, at: datetime, bod
     a receiver still holding either secret verifies."""
     secrets = [system.signing_secret]
     expires = system.previous_secret_expires_at
-    if system.previous_signing_secret and expires and at < expires:
+    # The clock, not `at`: `at` is cut to the second and would outlive the overlap.
+    if system.previous_signing_secret and expires and timezone.now() < expires:
         secrets.append(system.previous_signing_secret)
     return " ".join(Webhook(secret).sign(msg_id, at, body) for secret in secrets)
 
@@ -125,13 +126,15 @@ def _claim(
 ) -> tuple[ConnectedSystem | None, list[Delivery]]:
     lease = now + timedelta(seconds=limit * (settings.CONNECTED_DELIVERY_TIMEOUT + 1) + 30)
     with transaction.atomic():
+        # Claims of one system take turns (a short wait: a claim is one
+        # statement), so two claimers never both see an account's head as free.
         system = (
-            ConnectedSystem.objects.select_for_update(skip_locked=True)
+            ConnectedSystem.objects.select_for_update(of=("self",))
             .filter(pk=system_id, enabled=True)
             .exclude(url="")
             .first()
         )
-        if system is None:  # disabled, feed only, or another worker is claiming
+        if system is None:  # disabled or feed only
             return None, []
         waiting = Q(state=DeliveryState.PENDING) & Q(claimed_until__gt=now)
         if not ignore_backoff:

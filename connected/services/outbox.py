@@ -9,12 +9,13 @@ fan-out to systems happens later in the dispatcher, so a "delete all" of
 Delivery is queued with on_commit, once per transaction.
 """
 
+import json
 import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from connected import tasks as connected_tasks
@@ -45,21 +46,20 @@ def _deliver_after_commit() -> None:
 
 
 def _schedule_delivery() -> None:
-    connection = transaction.get_connection()
-    if not connection.in_atomic_block:
+    current = transaction.get_connection()
+    if not current.in_atomic_block:
         raise RuntimeError("outbox_record must be called inside the caller's transaction")
     # One task per transaction, however many events it wrote. Looked up in
     # the pending callbacks rather than flagged, because a rolled-back
     # savepoint drops its callbacks and a later event must queue again.
-    if any(func is _deliver_after_commit for _, func, _ in connection.run_on_commit):
+    if any(func is _deliver_after_commit for _, func, _ in current.run_on_commit):
         return
     transaction.on_commit(_deliver_after_commit)
 
 
 def outbox_record_many(*, events: Sequence[OutboxItem]) -> None:
-    """Write `events` in the caller's transaction (one INSERT, batched only
-    past the database's parameter limit) and queue their delivery for after
-    the commit. Raises connected.events.InvalidEvent (nothing written) for an
+    """Write `events` in the caller's transaction (one INSERT statement) and
+    queue their delivery for after the commit. Raises connected.events.InvalidEvent (nothing written) for an
     unknown type or data of the wrong shape; RuntimeError outside a
     transaction."""
     if not events:
@@ -74,21 +74,44 @@ def outbox_record_many(*, events: Sequence[OutboxItem]) -> None:
     if not events:
         return
     _schedule_delivery()
-    now = timezone.now()
-    OutboxEvent.objects.bulk_create(
-        [
-            OutboxEvent(
-                public_id=event_public_id(),
-                type=item.type,
-                account=item.account,
-                subject=event_subject(item.data),
-                data=item.data,
-                origin_system_id=item.origin_system_id,
-                created_at=now,
+    _insert(events, created_at=timezone.now())
+
+
+_COLUMNS = "public_id, type, account, subject, data, origin_system_id, created_at"
+
+
+def _insert(events: Sequence[OutboxItem], *, created_at) -> None:
+    # Raw SQL: Django's bulk_create spends ~0.2 ms per row compiling the
+    # statement, which alone is most of a "delete all" of 10,000 items.
+    table = OutboxEvent._meta.db_table
+    created_at = connection.ops.adapt_datetimefield_value(created_at)
+    rows = [
+        (
+            event_public_id(),
+            item.type,
+            item.account,
+            event_subject(item.data),
+            json.dumps(item.data),
+            item.origin_system_id,
+        )
+        for item in events
+    ]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One statement and one parameter whatever the count: the rows as
+            # a JSON array (psycopg would adapt list parameters item by item).
+            keys = ("p", "t", "a", "s", "d", "o")
+            cursor.execute(
+                f"INSERT INTO {table} ({_COLUMNS}) "  # noqa: S608 (table name from _meta)
+                "SELECT p, t, a, s, d::jsonb, o, %s FROM jsonb_to_recordset(%s::jsonb) "
+                "AS r(p text, t text, a text, s text, d text, o bigint)",
+                [created_at, json.dumps([dict(zip(keys, row, strict=True)) for row in rows])],
             )
-            for item in events
-        ]
-    )
+        else:
+            cursor.executemany(
+                f"INSERT INTO {table} ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)",  # noqa: S608
+                [(*row, created_at) for row in rows],
+            )
 
 
 def outbox_record(

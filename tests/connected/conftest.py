@@ -44,6 +44,13 @@ def record(db):
     return _record
 
 
+def record_committed(*built: dict) -> None:
+    """As `record`, for transaction=True tests (no fixture needed)."""
+    with transaction.atomic():
+        outbox_record_many(events=[OutboxItem(**e) for e in built])
+    outbox_dispatch()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -24,6 +24,10 @@ class ConnectedSystemFactory(factory.django.DjangoModelFactory):
 AT = "2026-03-01T10:00:00Z"
 
 
+def secret() -> str:
+    return credentials.signing_secret_new()
+
+
 def deleted(account: str, conversation: str) -> dict:
     return {
         "type": events.CONVERSATION_DELETED,
