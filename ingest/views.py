@@ -125,7 +125,11 @@ def events(request: HttpRequest) -> JsonResponse:
     if not isinstance(payload, dict) or "events" not in payload:
         return _error(400, 'the body must be an object {"events": [...]}', field="events")
     try:
-        result = events_ingest(events=payload["events"])
+        result = events_ingest(
+            events=payload["events"],
+            # What a system reports is not echoed back to it.
+            origin_system_id=request.connected_system.pk if request.connected_system else None,
+        )
     except IngestRejected as exc:
         return JsonResponse({"errors": [e.as_dict() for e in exc.errors]}, status=400)
     except IngestBusy as exc:

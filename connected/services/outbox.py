@@ -59,8 +59,10 @@ def _schedule_delivery() -> None:
 
 def outbox_record_many(*, events: Sequence[OutboxItem]) -> None:
     """Write `events` in the caller's transaction (one INSERT statement) and
-    queue their delivery for after the commit. Raises connected.events.InvalidEvent (nothing written) for an
-    unknown type or data of the wrong shape; RuntimeError outside a
+    queue their delivery for after the commit; only events of types some
+    enabled system subscribes to. Raises connected.events.InvalidEvent
+    (nothing written) for an unknown type or data of the wrong shape;
+    RuntimeError outside a
     transaction."""
     if not events:
         return
