@@ -45,10 +45,13 @@ def _deliver_after_commit() -> None:
     connected_tasks.deliver_events.delay()
 
 
+def _require_transaction() -> None:
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("outbox_record must be called inside the caller's transaction")
+
+
 def _schedule_delivery() -> None:
     current = transaction.get_connection()
-    if not current.in_atomic_block:
-        raise RuntimeError("outbox_record must be called inside the caller's transaction")
     # One task per transaction, however many events it wrote. Looked up in
     # the pending callbacks rather than flagged, because a rolled-back
     # savepoint drops its callbacks and a later event must queue again.
@@ -66,6 +69,7 @@ def outbox_record_many(*, events: Sequence[OutboxItem]) -> None:
     transaction."""
     if not events:
         return
+    _require_transaction()
     for item in events:
         event_validate(type=item.type, account=item.account, data=item.data)
     # An event no system subscribes to would reach nobody, not even a feed

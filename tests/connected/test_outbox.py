@@ -20,8 +20,25 @@ class Boom(Exception):
     pass
 
 
+@pytest.fixture
+def subscriber(db):
+    """A system subscribed to every type: the outbox writes only what some
+    enabled system subscribes to."""
+    return ConnectedSystemFactory(name="subscriber")
+
+
+def test_an_event_no_enabled_system_subscribes_to_is_not_written(db):
+    ConnectedSystemFactory(events=["consent.changed"])
+    off = ConnectedSystemFactory(name="off")
+    system_enable(system_id=off.pk, enabled=False)
+    with transaction.atomic():
+        outbox_record(**f.deleted("a1", "c1"))
+        outbox_record(**f.consent("a1"))
+    assert list(OutboxEvent.objects.values_list("type", flat=True)) == ["consent.changed"]
+
+
 def test_events_are_written_in_the_callers_transaction_and_queue_one_task_per_commit(
-    db, django_capture_on_commit_callbacks
+    subscriber, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
         outbox_record(**f.deleted("a1", "c1"))
@@ -55,7 +72,7 @@ def test_a_rolled_back_decision_leaves_no_event_and_queues_nothing(
 
 
 def test_an_event_after_a_rolled_back_savepoint_still_queues_delivery(
-    db, django_capture_on_commit_callbacks
+    subscriber, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
         with pytest.raises(Boom), transaction.atomic():
@@ -89,7 +106,7 @@ def test_a_bad_event_writes_nothing_of_its_batch(db):
     assert not OutboxEvent.objects.exists()
 
 
-def test_ten_thousand_events_are_written_in_a_few_statements(db):
+def test_ten_thousand_events_are_written_in_a_few_statements(subscriber):
     items = [OutboxItem(**f.deleted("a1", f"c{n}")) for n in range(10_000)]
     with CaptureQueriesContext(connection) as queries, transaction.atomic():
         started = time.perf_counter()
