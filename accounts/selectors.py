@@ -64,3 +64,8 @@ def account_ids_by_external_id(external_ids: Iterable[str]) -> dict[str, int]:
     return dict(
         User.objects.filter(external_id__in=list(external_ids)).values_list("external_id", "pk")
     )
+
+
+def account_external_ids(user_ids: Iterable[int]) -> dict[int, str | None]:
+    """{account id: external id} of these accounts."""
+    return dict(User.objects.filter(pk__in=list(user_ids)).values_list("pk", "external_id"))

@@ -13,6 +13,8 @@ from django.utils import timezone
 
 from accounts.models import ConsentChange, ConsentSource, User
 from accounts.selectors import consent_current
+from connected.events import CONSENT_CHANGED, iso_utc
+from connected.services.outbox import outbox_record
 
 
 @dataclass(frozen=True)
@@ -50,11 +52,14 @@ def consent_record(
     source: str,
     article_version: str,
     effective_at: datetime | None = None,
+    origin_system_id: int | None = None,
 ) -> ConsentChange | None:
     """Append a consent change, given under `article_version` of the help
     article. It rewrites no conversation: only new or resumed activity picks
-    up the new consent. Recording the value already in force is a no-op
-    (returns None), so double clicks do not pad the ledger."""
+    up the new consent. Every connected system subscribed hears of it (the
+    outbox, same transaction), except `origin_system_id`, the system that
+    reported it. Recording the value already in force is a no-op (returns
+    None), so double clicks do not pad the ledger."""
     with transaction.atomic():
         # Serialise changes of one account so the ledger stays in order. The
         # clock is read once the lock is held: read before, a change waiting
@@ -65,13 +70,21 @@ def consent_record(
         current = consent_current(user_id=user.pk, at=effective_at)
         if current is not None and current.allowed == allowed:
             return None
-        return ConsentChange.objects.create(
+        change = ConsentChange.objects.create(
             user=user,
             allowed=allowed,
             effective_at=effective_at,
             source=source,
             article_version=article_version,
         )
+        if user.external_id:
+            outbox_record(
+                type=CONSENT_CHANGED,
+                account=user.external_id,
+                data={"account": user.external_id, "allowed": allowed, "at": iso_utc(effective_at)},
+                origin_system_id=origin_system_id,
+            )
+        return change
 
 
 class ConsentNotTheUsers(ValueError):

@@ -103,6 +103,16 @@ def timeline(start: datetime, end: datetime | None, now: datetime) -> Timeline |
     return Timeline(today_x=x, past=past, label=label)
 
 
+def erasure_text(purged_at: datetime, systems: list[tuple[str, datetime | None]]) -> str:
+    """What became of a purged conversation elsewhere, in words: "Erased from
+    the portal on 3 May 2026; confirmed by Chat history on 4 May 2026;
+    waiting for Warehouse since 3 May 2026." """
+    parts = [f"Erased from the portal on {date_text(purged_at)}"]
+    parts += [f"confirmed by {name} on {date_text(at)}" for name, at in systems if at]
+    parts += [f"waiting for {name} since {date_text(purged_at)}" for name, at in systems if not at]
+    return "; ".join(parts) + "."
+
+
 class BadCursor(ValueError):
     """A page cursor that this site did not make."""
 

@@ -143,17 +143,18 @@ def events_validate(events: object) -> list[AnyEvent]:
     return parsed
 
 
-def events_ingest(*, events: list[dict]) -> IngestResult:
+def events_ingest(*, events: list[dict], origin_system_id: int | None = None) -> IngestResult:
     """Validate and apply a batch of at most MAX_EVENTS events, all or nothing.
 
     Raises IngestRejected (nothing applied) for an invalid event, whether the
     problem is its shape or what it refers to (an unknown account, a
     conversation of another account, a purged conversation), and IngestBusy
-    if concurrent writers kept conflicting."""
+    if concurrent writers kept conflicting. `origin_system_id`: the connected
+    system that sent the batch (its decisions are not echoed back to it)."""
     parsed = events_validate(events)
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            result = _apply(parsed)
+            result = _apply(parsed, origin_system_id)
         except (IntegrityError, OperationalError) as exc:
             if not _is_transient(exc):
                 raise
@@ -174,7 +175,7 @@ def _is_transient(exc: Exception) -> bool:
     return "database is locked" in str(exc)  # SQLite's busy writer lock
 
 
-def _apply(events: list[AnyEvent]) -> IngestResult:
+def _apply(events: list[AnyEvent], origin: int | None) -> IngestResult:
     first_seen: dict[str, int] = {}
     for index, event in enumerate(events):
         first_seen.setdefault(event.id, index)
@@ -194,7 +195,7 @@ def _apply(events: list[AnyEvent]) -> IngestResult:
                 continue
             for index, event in run:
                 try:
-                    _APPLY[type(event)](event)
+                    _APPLY[type(event)](event, origin)
                 except _Reject as exc:
                     raise IngestRejected([EventError(index, exc.field, exc.error)]) from None
     return IngestResult(accepted=len(todo), duplicates=len(events) - len(todo))
@@ -264,7 +265,7 @@ def _was_purged(user: User, external_id: str, field: str) -> bool:
 # --- one applier per event type ---------------------------------------------
 
 
-def _account_upserted(event: AccountUpserted) -> None:
+def _account_upserted(event: AccountUpserted, origin: int | None) -> None:
     data = event.account
     mark = AccountUpsertMark.objects.select_for_update().filter(pk=data.id).first()
     if mark is not None and mark.upserted_at > event.at:
@@ -282,7 +283,7 @@ def _account_upserted(event: AccountUpserted) -> None:
     )
 
 
-def _consent_changed(event: ConsentChanged) -> None:
+def _consent_changed(event: ConsentChanged, origin: int | None) -> None:
     user = _account(event.account)
     change = consent_record(
         user=user,
@@ -290,6 +291,7 @@ def _consent_changed(event: ConsentChanged) -> None:
         source=ConsentSource.IMPORT,
         article_version=current_article_version(),
         effective_at=event.at,
+        origin_system_id=origin,
     )
     if change is not None:
         _basis_rederive(user=user, since=event.at)
@@ -345,7 +347,7 @@ def _messages_added(run: list[tuple[int, MessageAdded]]) -> None:
         raise IngestRejected([EventError(index, reject.field, reject.error)])
 
 
-def _conversation_deleted(event: ConversationDeleted) -> None:
+def _conversation_deleted(event: ConversationDeleted, origin: int | None) -> None:
     user = _account(event.account)
     conversation = _own_conversation(user, event.conversation, "conversation")
     if conversation is None:
@@ -356,10 +358,11 @@ def _conversation_deleted(event: ConversationDeleted) -> None:
         user=user,
         conversations=owned_conversations(user_id=user.pk, external_ids=[conversation.external_id]),
         deleted_at=event.at,
+        origin_system_id=origin,
     )
 
 
-def _conversation_flagged(event: ConversationFlagged) -> None:
+def _conversation_flagged(event: ConversationFlagged, origin: int | None) -> None:
     user = _account(event.account)
     conversation = _own_conversation(user, event.conversation, "conversation")
     if conversation is None:
@@ -369,7 +372,7 @@ def _conversation_flagged(event: ConversationFlagged) -> None:
     conversation_flag(conversation=conversation, flagged_at=event.at, scores=dict(event.scores))
 
 
-def _feedback_submitted(event: FeedbackSubmitted) -> None:
+def _feedback_submitted(event: FeedbackSubmitted, origin: int | None) -> None:
     user = _account(event.account)
     data = event.feedback
     if data.conversation is not None:

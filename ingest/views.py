@@ -1,7 +1,8 @@
 """The internal API the chat service calls (docs/ingest-api.md).
 
-Machine to machine: a bearer token (settings.PORTAL_INGEST_TOKEN) instead of
-sessions, so no CSRF. Every answer is JSON, errors included, in one shape:
+Machine to machine: a bearer token (settings.PORTAL_INGEST_TOKEN, or a
+connected system's key with the endpoint's scope, docs/connected-systems.md)
+instead of sessions, so no CSRF. Every answer is JSON, errors included, in one shape:
 `{"errors": [{"index": ..., "field": ..., "error": ...}]}`.
 """
 
@@ -16,6 +17,8 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from connected import auth as connected_auth
+from connected.credentials import looks_like_api_key
 from ingest.schemas import json_loads, training_run_validate
 from ingest.selectors import (
     BadCursor,
@@ -47,7 +50,15 @@ def _unauthorized(error: str) -> JsonResponse:
     return _error(401, error, headers={"WWW-Authenticate": 'Bearer realm="portal-ingest"'})
 
 
-def _authenticate(request: HttpRequest) -> JsonResponse | None:
+def _authenticate(request: HttpRequest, scope: str) -> JsonResponse | None:
+    """PORTAL_INGEST_TOKEN, or a connected system's key holding `scope`. A
+    system's key is recognised by its prefix and judged by connected.auth
+    (which sets request.connected_system); any other token as before."""
+    request.connected_system = None
+    token = connected_auth.bearer_token(request)
+    if token is not None and looks_like_api_key(token):
+        _, refused = connected_auth.authenticate(request, scope)
+        return refused
     expected = settings.PORTAL_INGEST_TOKEN
     if not expected:
         # No token configured means the API is off, not open.
@@ -62,8 +73,9 @@ def _authenticate(request: HttpRequest) -> JsonResponse | None:
     return None
 
 
-def internal_api(*methods: str) -> Callable:
-    """Method check (405 as JSON) and bearer authentication for a view."""
+def internal_api(*methods: str, scope: str) -> Callable:
+    """Method check (405 as JSON) and bearer authentication for a view; a
+    system's key needs `scope` (connected.credentials.SCOPES)."""
 
     def decorator(view: Callable) -> Callable:
         @csrf_exempt
@@ -75,7 +87,7 @@ def internal_api(*methods: str) -> Callable:
                     f"method {request.method} not allowed; use {', '.join(methods)}",
                     headers={"Allow": ", ".join(methods)},
                 )
-            return _authenticate(request) or view(request, *args, **kwargs)
+            return _authenticate(request, scope) or view(request, *args, **kwargs)
 
         return wrapped
 
@@ -105,7 +117,7 @@ def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-@internal_api("POST")
+@internal_api("POST", scope="events")
 def events(request: HttpRequest) -> JsonResponse:
     payload, problem = _json_body(request)
     if problem:
@@ -113,7 +125,11 @@ def events(request: HttpRequest) -> JsonResponse:
     if not isinstance(payload, dict) or "events" not in payload:
         return _error(400, 'the body must be an object {"events": [...]}', field="events")
     try:
-        result = events_ingest(events=payload["events"])
+        result = events_ingest(
+            events=payload["events"],
+            # What a system reports is not echoed back to it.
+            origin_system_id=request.connected_system.pk if request.connected_system else None,
+        )
     except IngestRejected as exc:
         return JsonResponse({"errors": [e.as_dict() for e in exc.errors]}, status=400)
     except IngestBusy as exc:
@@ -130,7 +146,7 @@ def _run_json(run: TrainingRun) -> dict:
     }
 
 
-@internal_api("POST")
+@internal_api("POST", scope="training_runs")
 def training_runs(request: HttpRequest) -> JsonResponse:
     payload, problem = _json_body(request)
     if problem:
@@ -150,7 +166,7 @@ def training_runs(request: HttpRequest) -> JsonResponse:
     return JsonResponse(_run_json(run), status=201 if created else 200)
 
 
-@internal_api("GET")
+@internal_api("GET", scope="training_runs")
 def training_run_conversations(request: HttpRequest, run_id: str) -> JsonResponse:
     # No run id contains NUL (PostgreSQL text cannot hold one, and the lookup would raise).
     run = None if "\x00" in run_id else training_run_get(external_id=run_id)

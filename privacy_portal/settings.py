@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "axes",
     "accounts",
     "staff",
+    "connected",
     "retention",
     "ingest",
     "support",
@@ -265,6 +266,13 @@ RETENTION_FANOUT_BATCHES = env.int("RETENTION_FANOUT_BATCHES", default=20)
 RETENTION_PURGE_LEASE_SECONDS = env.int(
     "RETENTION_PURGE_LEASE_SECONDS", default=CELERY_TASK_TIME_LIMIT + 60
 )
+
+# Connected systems (connected/, docs/connected-systems.md): seconds a webhook
+# may take, hours an old signing secret keeps signing after a rotation, days a
+# failing delivery is retried before it becomes a dead letter.
+CONNECTED_DELIVERY_TIMEOUT = env.float("CONNECTED_DELIVERY_TIMEOUT", default=5.0)
+CONNECTED_SECRET_OVERLAP_HOURS = env.float("CONNECTED_SECRET_OVERLAP_HOURS", default=24.0)
+CONNECTED_RETRY_DAYS = env.float("CONNECTED_RETRY_DAYS", default=3.0)
 
 LOGGING = {
     "version": 1,

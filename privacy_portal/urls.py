@@ -1,5 +1,5 @@
 """URL map: the end-user dashboard, accounts, the support console, the
-internal ingest API and Django admin."""
+internal API (ingest, connected systems) and Django admin."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -7,6 +7,7 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/internal/", include("ingest.urls")),
+    path("api/internal/", include("connected.urls")),
     path("accounts/", include("accounts.urls")),
     path("support/", include("support.urls")),
     path("", include("dashboard.urls")),

@@ -6,6 +6,7 @@ fast at a million rows and never rewrite history:
 - `PortalModelAdmin`: the paginator, no full result count, exact index-backed
   search by email / external id.
 - `ReadOnlyAdminMixin`: no add, change or delete for anyone, superusers included.
+- `PrivacyAdminOnlyMixin`: pages for privacy admins by role, never a delete.
 - `ContentAccessMixin`: a change page shows a user's conversation content or
   titles only after the admin gives a reason, for a while; the reason and
   each view write the access log. (Lists never filter, search or sort by
@@ -29,6 +30,7 @@ from django.utils.http import urlencode
 
 from accounts.external_ids import is_valid_external_id
 from accounts.models import User
+from accounts.roles import is_privacy_admin
 from staff.content import content_fields_of
 from staff.http import request_trail
 from staff.models import DataKind
@@ -224,3 +226,27 @@ class ContentAccessMixin:
             "content_grant_minutes": int(content_grant_ttl().total_seconds() // 60),
         }
         return super().change_view(request, object_id, form_url, context)
+
+
+class PrivacyAdminOnlyMixin:
+    """Pages for privacy admins (and superusers) only, by role rather than
+    model permission: for apps whose models are not in the role groups'
+    permission sets (connected systems). Nobody deletes through admin;
+    `privacy_admin_may_edit` opens add and change."""
+
+    privacy_admin_may_edit = False
+
+    def has_module_permission(self, request):
+        return is_privacy_admin(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return is_privacy_admin(request.user)
+
+    def has_add_permission(self, request, obj=None):
+        return self.privacy_admin_may_edit and is_privacy_admin(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return self.privacy_admin_may_edit and is_privacy_admin(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -3,10 +3,11 @@ apps below it, no app imports another from inside a function (a dependency
 pointing the wrong way), and no two modules import each other.
 
 Layers, bottom up (an app may import only apps of a lower layer):
-  0 accounts   people, roles, consent, external ids
-  1 staff      admin site and toolkit, staff access log
-  2 retention  the policy, its services, selectors, purge
-  3 ingest, support, dashboard   the entry points (never each other)
+  0 connected  connected systems: outbox, deliveries, feed, erasure confirmations
+  1 accounts   people, roles, consent, external ids
+  2 staff      admin site and toolkit, staff access log
+  3 retention  the policy, its services, selectors, purge
+  4 ingest, support, dashboard   the entry points (never each other)
 An app's admin modules form the top of that app: like Django's own
 contrib.auth.admin, they may use the admin toolkit in `staff` whatever the
 app's layer.
@@ -18,7 +19,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = {"accounts": 0, "staff": 1, "retention": 2, "ingest": 3, "support": 3, "dashboard": 3}
+LAYERS = {
+    "connected": 0,
+    "accounts": 1,
+    "staff": 2,
+    "retention": 3,
+    "ingest": 4,
+    "support": 4,
+    "dashboard": 4,
+}
 
 
 def _modules():

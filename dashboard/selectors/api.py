@@ -3,10 +3,12 @@
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
+from itertools import batched
 from typing import Any
 
 from accounts.models import User
 from accounts.selectors import consent_allowed
+from connected.selectors import erasure_confirmations, erasure_confirmers
 from dashboard.presentation import iso_utc
 from dashboard.selectors.common import PAGE_SIZE, keyset
 from retention.models import DeletionReceipt, TrainingRunConversation
@@ -57,31 +59,46 @@ def api_conversation_page(
     return {"conversations": items, "next": next_cursor}
 
 
+CHUNK = 1000
+
+
 def api_deleted(*, user: User) -> Iterable[dict[str, Any]]:
     """Deleted conversations awaiting purge, then purge receipts: ids and
     times only, never titles or content."""
+    # Awaiting purge: the systems that will have to confirm its erasure,
+    # none of them yet.
+    waiting = [{"name": name, "confirmed_at": None} for name in erasure_confirmers()]
     pending = (
         owned_conversations(user_id=user.pk)
         .filter(deleted_at__isnull=False)
         .order_by("-deleted_at", "-pk")
         .values_list("external_id", "deleted_at", "public_retain_until")
     )
-    for external_id, deleted_at, retain_until in pending.iterator(chunk_size=2000):
+    for external_id, deleted_at, retain_until in pending.iterator(chunk_size=CHUNK):
         yield {
             "id": external_id,
             "deleted_at": iso_utc(deleted_at),
             "retain_until": None if user.is_commercial else iso_utc(retain_until),
             "purged_at": None,
+            "systems": waiting,
         }
     receipts = (
         DeletionReceipt.objects.filter(user=user)
         .order_by("-purged_at", "-pk")
         .values_list("conversation_external_id", "deleted_at", "retain_until", "purged_at")
     )
-    for external_id, deleted_at, retain_until, purged_at in receipts.iterator(chunk_size=2000):
-        yield {
-            "id": external_id,
-            "deleted_at": iso_utc(deleted_at),
-            "retain_until": iso_utc(retain_until),
-            "purged_at": iso_utc(purged_at),
-        }
+    for chunk in batched(receipts.iterator(chunk_size=CHUNK), CHUNK):
+        confirmations = erasure_confirmations(
+            account=user.external_id or "", conversations=[row[0] for row in chunk]
+        )
+        for external_id, deleted_at, retain_until, purged_at in chunk:
+            yield {
+                "id": external_id,
+                "deleted_at": iso_utc(deleted_at),
+                "retain_until": iso_utc(retain_until),
+                "purged_at": iso_utc(purged_at),
+                "systems": [
+                    {"name": system.name, "confirmed_at": iso_utc(system.confirmed_at)}
+                    for system in confirmations.get(external_id, ())
+                ],
+            }

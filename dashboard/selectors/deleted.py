@@ -4,8 +4,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from accounts.models import User
+from connected.selectors import erasure_confirmations
 from dashboard.presentation import (
     ShownDate,
+    erasure_text,
     shown_date,
 )
 from dashboard.selectors.common import KIND_LABELS, PAGE_SIZE, Page, keyset
@@ -25,6 +27,7 @@ class ReceiptRow:
     kind_label: str
     deleted_at: ShownDate | None  # None: removed at its date, not deleted by the user
     purged_at: ShownDate
+    erasure: str  # "Erased from the portal on ...; confirmed by ...; waiting for ..."
 
 
 def deleted_page(
@@ -53,14 +56,28 @@ def deleted_page(
 def receipt_page(
     *, user: User, now: datetime, cursor: str | None = None, size: int = PAGE_SIZE
 ) -> Page:
-    qs = DeletionReceipt.objects.filter(user=user).only("pk", "kind", "deleted_at", "purged_at")
+    """Receipts of purged conversations, each with what the connected
+    systems that must confirm the erasure have confirmed."""
+    qs = DeletionReceipt.objects.filter(user=user).only(
+        "pk", "kind", "deleted_at", "purged_at", "conversation_external_id"
+    )
     rows, next_cursor = keyset(qs, "purged_at", cursor, size)
+    confirmations = erasure_confirmations(
+        account=user.external_id or "", conversations=[r.conversation_external_id for r in rows]
+    )
     return Page(
         [
             ReceiptRow(
                 KIND_LABELS.get(r.kind, r.kind),
                 shown_date(r.deleted_at, now),
                 shown_date(r.purged_at, now),
+                erasure_text(
+                    r.purged_at,
+                    [
+                        (system.name, system.confirmed_at)
+                        for system in confirmations.get(r.conversation_external_id, ())
+                    ],
+                ),
             )
             for r in rows
         ],

@@ -11,6 +11,14 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts.selectors import account_external_ids
+from connected.events import (
+    CONVERSATION_PURGED,
+    FEEDBACK_PURGED,
+    SCORES_PURGED,
+    iso_utc,
+)
+from connected.services.outbox import OutboxItem, outbox_record_many
 from retention.models import PurgeRun, PurgeStatistic
 from retention.purge import sql
 from retention.purge.health import log_deletion_health
@@ -111,7 +119,7 @@ def _claim_conversations(cutoff: datetime, limit: int, after: tuple | None) -> l
         cursor.execute(
             f"""
             SELECT c.id, c.user_id, c.external_id, c.kind, c.rule, c.deleted_at,
-                   c.retain_until, u.plan
+                   c.retain_until, u.plan, u.external_id AS account
             FROM {sql.CONVERSATION} c JOIN {sql.USER} u ON u.id = c.user_id
             WHERE {sql.CONVERSATION_DUE} {resume}
             ORDER BY c.retain_until, c.id
@@ -198,8 +206,21 @@ def purge_batch(
             row["messages_removed"] = removed.get(row["id"], 0)
             row["deleted_at"] = sql.as_aware(row["deleted_at"])
             row["retain_until"] = sql.as_aware(row["retain_until"])
-        insert_receipts(build_receipts(rows, purged_at=purged_at))
+        receipts = build_receipts(rows, purged_at=purged_at)
+        insert_receipts(receipts)
         _add_statistics(rows, day=purged_at.date())
+        _tell_connected_systems(
+            CONVERSATION_PURGED,
+            [
+                {
+                    "account": row["account"],
+                    "conversation": row["external_id"],
+                    "receipt": receipt[-1],
+                }
+                for row, receipt in zip(rows, receipts, strict=True)
+            ],
+            purged_at,
+        )
     result.conversations = len(rows)
     result.messages = sum(removed.values())
     result.by_rule = Counter(row["rule"] for row in rows)
@@ -209,7 +230,23 @@ def purge_batch(
     return result
 
 
-def _delete_claimed(table: str, alias: str, predicate: str, deadline: str, cutoff, limit) -> list:
+def _tell_connected_systems(event_type: str, items: list[dict], purged_at: datetime) -> None:
+    """One `*.purged` event per item, in the batch's transaction (the outbox):
+    gone here and told to every system holding a copy, or neither."""
+    at = iso_utc(purged_at)
+    outbox_record_many(
+        events=[
+            OutboxItem(type=event_type, account=item["account"], data={**item, "purged_at": at})
+            for item in items
+            if item["account"]
+        ]
+    )
+
+
+def _delete_claimed(
+    table: str, alias: str, predicate: str, deadline: str, subject: str, cutoff, limit
+) -> list[tuple]:
+    """Delete up to `limit` due rows; (deadline, owner id, `subject`) of each."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -218,32 +255,55 @@ def _delete_claimed(table: str, alias: str, predicate: str, deadline: str, cutof
                 JOIN {sql.USER} u ON u.id = {alias}.user_id
                 WHERE {predicate}
                 ORDER BY {alias}.{deadline}, {alias}.id LIMIT %s {sql.skip_locked(alias)}
-            ) RETURNING {deadline}
+            ) RETURNING {deadline}, user_id, {subject}
             """,
             [cutoff, limit],
         )
-        return [row[0] for row in cursor.fetchall()]
+        rows = cursor.fetchall()
+        if rows:
+            accounts = account_external_ids({user_id for _, user_id, _ in rows})
+            event_type, key = _PURGED_EVENTS[table]
+            _tell_connected_systems(
+                event_type,
+                [{"account": accounts.get(user_id), key: item} for _, user_id, item in rows],
+                timezone.now(),
+            )
+        return rows
+
+
+_PURGED_EVENTS = {
+    sql.FLAG: (SCORES_PURGED, "conversation"),
+    sql.FEEDBACK: (FEEDBACK_PURGED, "feedback"),
+}
 
 
 def purge_scores_batch(*, cutoff: datetime, batch_size: int = DEFAULT_BATCH_SIZE) -> BatchResult:
     """Classification scores past their own deadline whose content is gone."""
     _refuse_future(cutoff)
-    deadlines = _delete_claimed(
-        sql.FLAG, "f", sql.SCORES_DUE, "scores_retain_until", cutoff, batch_size
+    rows = _delete_claimed(
+        sql.FLAG,
+        "f",
+        sql.SCORES_DUE,
+        "scores_retain_until",
+        "conversation_external_id",
+        cutoff,
+        batch_size,
     )
     return BatchResult(
-        scores=len(deadlines), max_delay_seconds=_delay_seconds(timezone.now(), deadlines)
+        scores=len(rows),
+        max_delay_seconds=_delay_seconds(timezone.now(), [row[0] for row in rows]),
     )
 
 
 def purge_feedback_batch(*, cutoff: datetime, batch_size: int = DEFAULT_BATCH_SIZE) -> BatchResult:
     """Feedback past its retain-until (5 years from submission by default)."""
     _refuse_future(cutoff)
-    deadlines = _delete_claimed(
-        sql.FEEDBACK, "fb", sql.FEEDBACK_DUE, "retain_until", cutoff, batch_size
+    rows = _delete_claimed(
+        sql.FEEDBACK, "fb", sql.FEEDBACK_DUE, "retain_until", "external_id", cutoff, batch_size
     )
     return BatchResult(
-        feedback=len(deadlines), max_delay_seconds=_delay_seconds(timezone.now(), deadlines)
+        feedback=len(rows),
+        max_delay_seconds=_delay_seconds(timezone.now(), [row[0] for row in rows]),
     )
 
 

@@ -3,7 +3,10 @@
 Read from PurgeRun (the largest delay between a retain-until and the purge, over
 the last 30 days) and from the same due predicates the purge uses (what is
 overdue now). An item overdue by more than one schedule interval means the job
-is not keeping up or not running: that is logged as an ERROR.
+is not keeping up or not running: that is logged as an ERROR. So is an
+erasure that a connected system must confirm and has not, older than the
+article's "within 30 days" (the deleted_days setting): the copy it holds is
+not known to be gone.
 """
 
 import logging
@@ -15,8 +18,10 @@ from django.db.models import Max
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from connected.selectors import unconfirmed_erasures
 from retention.models import PurgeRun
 from retention.purge import sql
+from retention.selectors.settings import policy_durations
 
 logger = logging.getLogger("retention.purge.health")
 
@@ -36,10 +41,20 @@ class DeletionHealth:
     interval_source: str
     last_run_at: datetime | None
     last_run_status: str
+    unconfirmed_erasures: int = 0  # erasures connected systems have not confirmed
+    oldest_unconfirmed: timedelta | None = None  # how long the oldest has waited
+    confirmation_limit: timedelta = timedelta(days=30)  # the article's "within 30 days"
+
+    @property
+    def unconfirmed_too_long(self) -> bool:
+        return (
+            self.oldest_unconfirmed is not None
+            and self.oldest_unconfirmed > self.confirmation_limit
+        )
 
     @property
     def healthy(self) -> bool:
-        return self.overdue_beyond_interval == 0
+        return self.overdue_beyond_interval == 0 and not self.unconfirmed_too_long
 
 
 def schedule_interval() -> tuple[timedelta, str]:
@@ -92,6 +107,7 @@ def deletion_health(*, now: datetime | None = None) -> DeletionHealth:
     recent = PurgeRun.objects.filter(started_at__gte=now - WINDOW)
     max_delay = recent.aggregate(m=Max("max_delay_seconds"))["m"] or 0.0
     last = PurgeRun.objects.exclude(status=PurgeRun.Status.DRY_RUN).order_by("-started_at").first()
+    unconfirmed, oldest_erasure = unconfirmed_erasures(now=now)
     return DeletionHealth(
         computed_at=now,
         max_delay=timedelta(seconds=max_delay),
@@ -102,6 +118,9 @@ def deletion_health(*, now: datetime | None = None) -> DeletionHealth:
         interval_source=source,
         last_run_at=last.started_at if last else None,
         last_run_status=last.status if last else "",
+        unconfirmed_erasures=unconfirmed,
+        oldest_unconfirmed=(now - oldest_erasure) if oldest_erasure else None,
+        confirmation_limit=timedelta(days=policy_durations().deleted_days),
     )
 
 
@@ -109,7 +128,15 @@ def log_deletion_health(*, now: datetime | None = None) -> DeletionHealth:
     """deletion_health(), logged as an ERROR when anything is overdue by more
     than one schedule interval (the alerting hook)."""
     health = deletion_health(now=now)
-    if not health.healthy:
+    if health.unconfirmed_too_long:
+        logger.error(
+            "deletion health: %s erasures unconfirmed by connected systems, the oldest "
+            "waiting %s (more than %s)",
+            health.unconfirmed_erasures,
+            health.oldest_unconfirmed,
+            health.confirmation_limit,
+        )
+    if health.overdue_beyond_interval:
         logger.error(
             "deletion health: %s items overdue by more than the schedule interval (%s); "
             "%s overdue in all, oldest waiting %s",

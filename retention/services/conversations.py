@@ -13,6 +13,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import consent_ledgers
+from connected.events import CONVERSATION_DELETED, iso_utc
+from connected.services.outbox import OutboxItem, outbox_record_many
 from retention.models import Conversation, DeletionReceipt, Feedback, Flag, Message, Rule
 
 # NewMessage, MessageRefused and Refusal are part of this module's interface
@@ -231,10 +233,16 @@ def conversations_delete_all(*, user: User) -> int:
 
 
 def conversations_delete(
-    *, user: User, conversations: QuerySet[Conversation], deleted_at: datetime | None = None
+    *,
+    user: User,
+    conversations: QuerySet[Conversation],
+    deleted_at: datetime | None = None,
+    origin_system_id: int | None = None,
 ) -> int:
     """Delete conversations of `user`: they leave the history at once and their
-    content is purged by the deadline the rules give. Deleting again changes
+    content is purged by the deadline the rules give. Every connected system
+    subscribed hears of each deletion (the outbox, same transaction), except
+    `origin_system_id`, the system that reported it. Deleting again changes
     nothing. Returns how many were newly deleted."""
     deleted_at = deleted_at or timezone.now()
     with transaction.atomic():
@@ -244,6 +252,25 @@ def conversations_delete(
             return 0
         Conversation.objects.filter(pk__in=ids).update(deleted_at=deleted_at)
         refresh_conversation_deadlines(Conversation.objects.filter(pk__in=ids))
+        if user.external_id:
+            outbox_record_many(
+                events=[
+                    OutboxItem(
+                        type=CONVERSATION_DELETED,
+                        account=user.external_id,
+                        data={
+                            "account": user.external_id,
+                            "conversation": external_id,
+                            "deleted_at": iso_utc(deleted_at),
+                            "purge_by": iso_utc(purge_by) if purge_by else None,
+                        },
+                        origin_system_id=origin_system_id,
+                    )
+                    for external_id, purge_by in Conversation.objects.filter(pk__in=ids)
+                    .order_by("pk")
+                    .values_list("external_id", "public_retain_until")
+                ]
+            )
     return len(ids)
 
 

@@ -202,7 +202,8 @@ def test_deleted_lists_pending_and_purged_without_titles(owner, owner_client, hi
     payload = json.loads(b"".join(owner_client.get("/api/me/deleted").streaming_content))
     assert [d["id"] for d in payload["deleted"]] == ["c-mid", "c-gone"]
     assert all(
-        set(d) == {"id", "deleted_at", "retain_until", "purged_at"} for d in payload["deleted"]
+        set(d) == {"id", "deleted_at", "retain_until", "purged_at", "systems"}
+        for d in payload["deleted"]
     )
     assert payload["deleted"][0]["purged_at"] is None and payload["deleted"][1][
         "purged_at"

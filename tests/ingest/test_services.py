@@ -471,11 +471,11 @@ def test_concurrent_batches_creating_the_same_account_both_succeed():
 def test_a_conflict_with_a_concurrent_writer_is_retried(monkeypatch):
     real_apply, calls = services._apply, []
 
-    def first_attempt_loses_a_race(events):
+    def first_attempt_loses_a_race(events, origin):
         calls.append(1)
         if len(calls) == 1:
             raise IntegrityError("duplicate key value violates unique constraint")
-        return real_apply(events)
+        return real_apply(events, origin)
 
     monkeypatch.setattr(services, "_apply", first_attempt_loses_a_race)
     assert events_ingest(events=[b.account_upserted()]) == IngestResult(accepted=1, duplicates=0)
@@ -483,7 +483,7 @@ def test_a_conflict_with_a_concurrent_writer_is_retried(monkeypatch):
 
 
 def test_persistent_conflicts_give_up_without_applying_anything(monkeypatch):
-    def always_conflicts(events):
+    def always_conflicts(events, origin):
         raise IntegrityError("duplicate key value violates unique constraint")
 
     monkeypatch.setattr(services, "_apply", always_conflicts)

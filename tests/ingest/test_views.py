@@ -590,7 +590,7 @@ def test_messages_are_not_counted_twice_over_http_replay(api):
 
 
 def test_persistent_write_conflicts_answer_503_with_retry_after(api, monkeypatch):
-    def always_conflicts(events):
+    def always_conflicts(events, origin):
         raise IntegrityError("duplicate key value violates unique constraint")
 
     monkeypatch.setattr(services, "_apply", always_conflicts)

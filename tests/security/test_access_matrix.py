@@ -182,6 +182,9 @@ ROWS: list[Row] = [
     Row("ingest:events", "POST", _all(401)),
     Row("ingest:training-runs", "POST", _all(401)),
     Row("ingest:training-run-conversations", "GET", _all(401), args=lambda s: ["run-m"]),
+    # Connected systems' side of it: a system's key only (docs/connected-systems.md).
+    Row("connected:changes", "GET", _all(401)),
+    Row("connected:erasure-confirm", "POST", _all(401), args=lambda s: ["evt_m"]),
     # Sign in, out and password reset: open to everyone.
     Row("login", "GET", {ANON: 200, USER: 302, AGENT: 302, ADMIN: 302}),  # signed in: onwards
     Row("logout", "POST", _all(302)),
@@ -250,6 +253,10 @@ PRIVACY_ADMIN_MODEL_PAGES: dict[str, dict[str, int]] = {
     "retention.PurgeRun": VIEW_ONLY,
     "ingest.IngestedEvent": VIEW_ONLY,
     "staff.AccessLog": VIEW_ONLY,
+    # Registered, edited, rotated and disabled by privacy admins; never deleted.
+    "connected.ConnectedSystem": {**VIEW_ONLY, "add": 200},
+    "connected.Delivery": VIEW_ONLY,
+    "connected.ApiKey": VIEW_ONLY,
 }
 # Third-party models (auth groups, beat schedules, axes): privacy admins have
 # no permission. Their object pages are probed with an id that does not exist:
@@ -301,10 +308,15 @@ ALL_ROWS = ROWS + _admin_model_rows()
 @pytest.fixture
 def seed(db):
     from django.contrib.contenttypes.models import ContentType
+    from django.db import transaction
     from django.utils import timezone
 
     from accounts.models import ConsentChange
     from accounts.services import consent_record
+    from connected.models import ApiKey, Delivery
+    from connected.services import outbox_record
+    from connected.services.dispatch import outbox_dispatch
+    from connected.services.systems import system_register
     from ingest.models import IngestedEvent
     from retention.services.conversations import conversation_flag
     from retention.services.holds import legal_hold_place
@@ -331,6 +343,19 @@ def seed(db):
         day=timezone.now().date(), rule="not_shared", plan="free", kind="chat"
     )
     access_log = AccessLog.objects.create(role="support_agent", data_kind="metadata", account=owner)
+    system, _ = system_register(name="matrix", events=["conversation.purged"])
+    with transaction.atomic():
+        outbox_record(
+            type="conversation.purged",
+            account=owner.external_id,
+            data={
+                "account": owner.external_id,
+                "conversation": "gone",
+                "purged_at": "2026-01-01T00:00:00Z",
+                "receipt": 1,
+            },
+        )
+    outbox_dispatch()
     objects = {
         "accounts.User": owner,
         "accounts.ConsentChange": ConsentChange.objects.get(user=owner),
@@ -352,6 +377,9 @@ def seed(db):
         "retention.PurgeRun": PurgeRun.objects.get(),
         "ingest.IngestedEvent": IngestedEvent.objects.create(event_id="ev-m", type="message"),
         "staff.AccessLog": access_log,
+        "connected.ConnectedSystem": system,
+        "connected.Delivery": Delivery.objects.get(),
+        "connected.ApiKey": ApiKey.objects.get(),
     }
     assert set(objects) == set(PRIVACY_ADMIN_MODEL_PAGES)
     return {

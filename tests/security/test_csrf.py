@@ -38,7 +38,13 @@ seed = matrix.seed  # the matrix's fixture: every kind of row, owned by one acco
 
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 VARIANTS = ("no token", "cookie only", "wrong token")
-INGEST_ROUTES = {"ingest:events", "ingest:training-runs", "ingest:training-run-conversations"}
+INGEST_ROUTES = {
+    "ingest:events",
+    "ingest:training-runs",
+    "ingest:training-run-conversations",
+    "connected:changes",
+    "connected:erasure-confirm",
+}
 
 
 def _row_for_every_route() -> dict[str, matrix.Row]:
@@ -60,7 +66,7 @@ def _area(key: str) -> str:
         return "admin"
     if key.startswith("support:"):
         return "support"
-    if key.startswith(("dashboard:", "ingest:")):
+    if key.startswith(("dashboard:", "ingest:", "connected:")):
         return key.split(":")[0]
     return "accounts"
 

@@ -373,6 +373,29 @@ CASES: list[Case] = [
         400,
         headers=TOKEN,
     ),
+    # A confirmation names an event id: only a system's own key may confirm,
+    # and only events sent to it (tests/connected/test_views.py: another
+    # system's key gets 404). A session or the ingest token is no such key.
+    *(
+        Case(
+            "connected:erasure-confirm",
+            "session without a system key",
+            actor,
+            "POST",
+            lambda w: reverse("connected:erasure-confirm", args=["evt_m"]),
+            401,
+        )
+        for actor in ("attacker", "agent", "privacy_admin")
+    ),
+    Case(
+        "connected:erasure-confirm",
+        "the ingest token is not a system's key",
+        "anonymous",
+        "POST",
+        lambda w: reverse("connected:erasure-confirm", args=["evt_m"]),
+        401,
+        headers=TOKEN,
+    ),
     # --- Django admin's own routes that take an argument.
     *(
         Case(
