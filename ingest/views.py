@@ -16,6 +16,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from accounts.external_ids import is_valid_external_id
 from ingest.schemas import json_loads, training_run_validate
 from ingest.selectors import (
     BadCursor,
@@ -23,7 +24,7 @@ from ingest.selectors import (
     training_run_conversations_page,
     training_run_get,
 )
-from ingest.services import IngestBusy, IngestRejected, events_ingest
+from ingest.services import IngestBusy, IngestConflict, IngestRejected, events_ingest
 from retention.models import TrainingRun
 from retention.services.training import TrainingRunConflict, training_run_register
 
@@ -114,6 +115,8 @@ def events(request: HttpRequest) -> JsonResponse:
         return _error(400, 'the body must be an object {"events": [...]}', field="events")
     try:
         result = events_ingest(events=payload["events"])
+    except IngestConflict as exc:
+        return JsonResponse({"errors": [e.as_dict() for e in exc.errors]}, status=409)
     except IngestRejected as exc:
         return JsonResponse({"errors": [e.as_dict() for e in exc.errors]}, status=400)
     except IngestBusy as exc:
@@ -152,8 +155,9 @@ def training_runs(request: HttpRequest) -> JsonResponse:
 
 @internal_api("GET")
 def training_run_conversations(request: HttpRequest, run_id: str) -> JsonResponse:
-    # No run id contains NUL (PostgreSQL text cannot hold one, and the lookup would raise).
-    run = None if "\x00" in run_id else training_run_get(external_id=run_id)
+    # Run ids follow the one id rule; another (NUL included, which PostgreSQL
+    # text cannot hold) is no run's.
+    run = training_run_get(external_id=run_id) if is_valid_external_id(run_id) else None
     if run is None:
         return _error(404, f"unknown training run {run_id!r}")
     try:
