@@ -2,10 +2,13 @@
 templates. Sign-in is throttled by django-axes (settings.AXES_*); its lockout
 page is templates/registration/lockout.html (HTTP 429)."""
 
+from urllib.parse import urlsplit
+
 from django import forms
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.shortcuts import render
+from django.urls import reverse
 
 from accounts.models import User
 
@@ -36,6 +39,16 @@ class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     authentication_form = EmailAuthenticationForm
     redirect_authenticated_user = True
+
+    def get_redirect_url(self) -> str:
+        """`next`, unless it leads back to signing in or out: a signed-in
+        visitor of /accounts/login/?next=/accounts/login/ would be sent to the
+        same page forever (Django refuses that loop with a 500). Such a `next`
+        counts as none, so the visit ends on LOGIN_REDIRECT_URL."""
+        url = super().get_redirect_url()
+        if url and urlsplit(url).path in (reverse("login"), reverse("logout")):
+            return ""
+        return url
 
 
 class PasswordResetView(auth_views.PasswordResetView):

@@ -14,6 +14,7 @@ from functools import wraps
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
+from django.http.request import RawPostDataException
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts.external_ids import is_valid_external_id
@@ -96,6 +97,8 @@ def _json_body(request: HttpRequest) -> tuple[object, JsonResponse | None]:
         body = request.body
     except RequestDataTooBig:
         return None, too_big
+    except RawPostDataException:  # already read as a form by a middleware: not JSON
+        return None, _error(400, "the body is not valid JSON (send application/json)")
     try:
         return json_loads(body), None
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError

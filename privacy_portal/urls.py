@@ -1,5 +1,6 @@
 """URL map: the end-user dashboard, accounts, the support console, the
-internal ingest API and Django admin."""
+internal ingest API and Django admin. The error handlers answer JSON under
+/api/ (privacy_portal.http)."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -11,3 +12,8 @@ urlpatterns = [
     path("support/", include("support.urls")),
     path("", include("dashboard.urls")),
 ]
+
+handler400 = "privacy_portal.http.bad_request"
+handler403 = "privacy_portal.http.permission_denied"
+handler404 = "privacy_portal.http.page_not_found"
+handler500 = "privacy_portal.http.server_error"
