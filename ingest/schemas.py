@@ -235,12 +235,57 @@ EVENT_TYPES = (
     "feedback.submitted",
 )
 _event_adapter: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
+MAX_EVENTS = 1000
+
+
+class EventBatch(Schema):
+    """The body of POST /api/internal/events, as the API description shows
+    it. The view validates event by event (ingest.services.events_validate),
+    so that every invalid event is reported with its index."""
+
+    events: Annotated[list[AnyEvent], Field(max_length=MAX_EVENTS)]
 
 
 class TrainingRunData(Schema):
     id: Id
     name: Annotated[Text, Field(min_length=1, max_length=200)]
     started_at: Timestamp
+
+
+# --- Answers (for the API description; the views build the same dicts) -----
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorItem(Answer):
+    index: int | None = Field(description="Position of the event in the batch, or null")
+    field: str | None = Field(description="Dotted path inside the event or body, or null")
+    error: str
+
+
+class Errors(Answer):
+    """Every error of /api/internal/."""
+
+    errors: Annotated[list[ErrorItem], Field(min_length=1)]
+
+
+class EventsAccepted(Answer):
+    accepted: int = Field(ge=0, description="Events applied now")
+    duplicates: int = Field(ge=0, description="Events whose id was seen before")
+
+
+class TrainingRunAnswer(Answer):
+    id: str
+    name: str
+    started_at: AwareDatetime
+    conversations: int = Field(ge=0)
+
+
+class TrainingRunConversationsPage(Answer):
+    conversations: list[str]
+    next: str | None = Field(description="Cursor of the next page, or null on the last")
 
 
 _MESSAGES = {

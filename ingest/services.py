@@ -45,6 +45,7 @@ from accounts.selectors import (
 from accounts.services import account_upsert, consent_record
 from ingest.models import AccountUpsertMark, IngestedEvent
 from ingest.schemas import (
+    MAX_EVENTS,
     AccountUpserted,
     AnyEvent,
     ConsentChanged,
@@ -79,7 +80,6 @@ from retention.services.deadlines import (
 
 logger = logging.getLogger(__name__)
 
-MAX_EVENTS = 1000
 # Races between concurrent batches (two creating the same new account or
 # conversation, a deadlock between row locks) end in an error that a fresh
 # attempt resolves: by then the other transaction has committed.

@@ -1,12 +1,16 @@
 """URL map: the end-user dashboard, accounts, the support console, the
-internal ingest API and Django admin. The error handlers answer JSON under
+internal ingest API, the API description (/api/openapi.json) and Django
+admin. The error handlers answer JSON under
 /api/ (privacy_portal.http)."""
 
 from django.contrib import admin
 from django.urls import include, path
 
+from privacy_portal.openapi import openapi_json
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/openapi.json", openapi_json, name="openapi"),
     path("api/internal/", include("ingest.urls")),
     path("accounts/", include("accounts.urls")),
     path("support/", include("support.urls")),
