@@ -91,11 +91,13 @@ AUTH = {op.path: op.auth for op in OPERATIONS}
 
 
 @pytest.fixture
-def wsgi_app(db, settings):
+def wsgi_app(credentials, settings):
     # The WSGI transport's client sends its cookies to "localhost" only.
     settings.ALLOWED_HOSTS = ["localhost", "testserver"]
     # Django's handler closes the connection after each request; in a test
-    # that would end the test's transaction. The test client does the same.
+    # that would end the test's transaction (PostgreSQL), so, like the test
+    # client, the fuzzed requests run without that. After `credentials`,
+    # whose test client reconnects the handler when it is done.
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     yield WSGIHandler()
