@@ -12,6 +12,8 @@ import re
 
 MAX_LENGTH = 128
 _PATTERN = re.compile(rf"[A-Za-z0-9._:~-]{{1,{MAX_LENGTH}}}")
+# The same rule as one regular expression (ECMA-262, for JSON Schema / OpenAPI).
+JSON_PATTERN = rf"^(?!\.{{1,2}}$)[A-Za-z0-9._:~-]{{1,{MAX_LENGTH}}}$"
 RULE = f'1 to {MAX_LENGTH} of the characters A-Z a-z 0-9 . _ : ~ -, and not "." or ".." alone'
 
 

@@ -11,10 +11,14 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.forms import AccountPasswordResetForm
 from accounts.models import ConsentChange, ConsentSource, User
 from accounts.selectors import consent_current
 from connected.events import CONSENT_CHANGED, iso_utc
 from connected.services.outbox import outbox_record
+
+RESET_MAIL_BODY = "registration/password_reset_email.txt"
+RESET_MAIL_SUBJECT = "registration/password_reset_subject.txt"
 
 
 @dataclass(frozen=True)
@@ -113,3 +117,22 @@ def consent_choose(*, user: User, allowed: bool, article_version: str) -> Consen
         source=ConsentSource.DASHBOARD,
         article_version=article_version,
     )
+
+
+def password_reset_mail_send(*, email: str, domain: str, use_https: bool) -> int:
+    """Send the password-reset mail to every active account with `email`
+    (none for an unknown address); returns how many were sent. Runs in a
+    Celery task, so the reset page does the same work for a known and an
+    unknown address and answers in the same time. The link is built for
+    `domain` (the host the request came to) over https if `use_https`."""
+    form = AccountPasswordResetForm(data={"email": email})
+    if not form.is_valid():
+        return 0
+    users = list(form.get_users(form.cleaned_data["email"]))
+    form.save(
+        domain_override=domain,
+        use_https=use_https,
+        email_template_name=RESET_MAIL_BODY,
+        subject_template_name=RESET_MAIL_SUBJECT,
+    )
+    return len(users)

@@ -2,12 +2,20 @@
 templates. Sign-in is throttled by django-axes (settings.AXES_*); its lockout
 page is templates/registration/lockout.html (HTTP 429)."""
 
-from django import forms
-from django.contrib.auth import views as auth_views
-from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
-from django.shortcuts import render
+import ipaddress
+from urllib.parse import urlsplit
 
-from accounts.models import User
+from django import forms
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm
+from django.db import transaction
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+
+from accounts.forms import AccountPasswordResetForm
+from accounts.tasks import password_reset_mail
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -23,26 +31,38 @@ class EmailAuthenticationForm(AuthenticationForm):
         return self.cleaned_data["username"].strip().lower()
 
 
-class AccountPasswordResetForm(PasswordResetForm):
-    """Django's form skips accounts with an unusable password. Ours must not:
-    accounts the chat service created have none until their owner sets one
-    through this very flow."""
-
-    def get_users(self, email: str):
-        return User.objects.filter(email__iexact=email.strip(), is_active=True)
-
-
 class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     authentication_form = EmailAuthenticationForm
     redirect_authenticated_user = True
 
+    def get_redirect_url(self) -> str:
+        """`next`, unless it leads back to signing in or out: a signed-in
+        visitor of /accounts/login/?next=/accounts/login/ would be sent to the
+        same page forever (Django refuses that loop with a 500). Such a `next`
+        counts as none, so the visit ends on LOGIN_REDIRECT_URL."""
+        url = super().get_redirect_url()
+        if url and urlsplit(url).path in (reverse("login"), reverse("logout")):
+            return ""
+        return url
+
 
 class PasswordResetView(auth_views.PasswordResetView):
+    """The mail goes out from a Celery task (accounts.tasks), queued after the
+    commit with the address, never the account: the request looks nobody up
+    and sends nothing, whether the address is known or not, so the answer
+    takes the same time and says nothing about who has an account."""
+
     form_class = AccountPasswordResetForm
     template_name = "registration/password_reset_form.html"
-    email_template_name = "registration/password_reset_email.txt"
-    subject_template_name = "registration/password_reset_subject.txt"
+
+    def form_valid(self, form):
+        email = form.cleaned_data["email"]
+        domain, use_https = self.request.get_host(), self.request.is_secure()
+        transaction.on_commit(
+            lambda: password_reset_mail.delay(email=email, domain=domain, use_https=use_https)
+        )
+        return HttpResponseRedirect(self.get_success_url())
 
 
 def lockout(request, original_response=None, credentials=None):
@@ -62,3 +82,28 @@ def axes_username(request, credentials=None) -> str:
     and varying the case must not buy another five attempts."""
     source = credentials if credentials else getattr(request, "POST", {})
     return str(source.get("username") or source.get("email") or "").strip().lower()
+
+
+def axes_client_ip(request) -> str | None:
+    """AXES_CLIENT_IP_CALLABLE: the address a sign-in attempt came from.
+
+    Behind reverse proxies every request's REMOTE_ADDR is the nearest proxy,
+    so with REMOTE_ADDR as the key one client's failures would lock the
+    account for every client. With PORTAL_TRUSTED_PROXY_COUNT = N proxies in
+    front of the portal, each appending to X-Forwarded-For, the client is the
+    N-th address from the right: the entries right of it were written by the
+    trusted proxies, those left of it by the client (and are ignored, so a
+    forged header buys nothing). Without proxies, or with a header shorter
+    than N or not an address, REMOTE_ADDR."""
+    remote = request.META.get("REMOTE_ADDR")
+    count = settings.PORTAL_TRUSTED_PROXY_COUNT
+    if count <= 0:
+        return remote
+    hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    hops = [hop for hop in hops if hop]
+    if len(hops) < count:
+        return remote
+    try:
+        return str(ipaddress.ip_address(hops[-count]))
+    except ValueError:
+        return remote

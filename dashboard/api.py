@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.request import RawPostDataException
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -77,7 +78,11 @@ def consent(request: HttpRequest) -> JsonResponse:
         body = json.loads(request.body or b"")
     except RequestDataTooBig:  # Django's own answer would be an HTML 400
         return _error(413, "too_big", 'The body is too large; send {"allowed": true} or false.')
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except RawPostDataException:
+        # A form or multipart body that the CSRF check has already read as a
+        # form: it was not JSON.
+        return _error(400, "bad_json", 'Send a JSON body like {"allowed": true}.')
+    except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, deep nesting
         return _error(400, "bad_json", 'Send a JSON body like {"allowed": true}.')
     if not isinstance(body, dict) or not isinstance(body.get("allowed"), bool):
         return _error(400, "bad_allowed", '"allowed" must be true or false.')

@@ -4,11 +4,16 @@ These check structure only (types, required fields, value ranges); whether an
 account or conversation exists is decided while applying (ingest.services),
 because an event may refer to an account upserted earlier in the same batch.
 Validation is strict: a bool is not a number, "1" is not a bool, a datetime
-must carry a time zone. Unknown extra fields are ignored so the chat service
+is an ISO 8601 string with a time zone (never a number: pydantic's lax mode
+would read `0` as 1970 and make content due at once). Every id the chat
+service sends but the event id follows the pages' one id rule
+(accounts.external_ids). Unknown extra fields are ignored so the chat service
 can add fields without breaking older portals.
 """
 
+import hashlib
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
@@ -19,6 +24,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     TypeAdapter,
@@ -27,6 +33,7 @@ from pydantic import (
     field_validator,
 )
 
+from accounts.external_ids import JSON_PATTERN as EXTERNAL_ID_JSON_PATTERN
 from accounts.external_ids import RULE as EXTERNAL_ID_RULE
 from accounts.external_ids import is_valid_external_id
 from accounts.models import COMMERCIAL_PLANS, CONSUMER_PLANS, AccountType
@@ -82,20 +89,45 @@ def _openable_id(value: str) -> str:
     return value
 
 
+# An ISO 8601 date and time: the date, a separator, hours and minutes.
+_ISO_DATETIME_START = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _iso_string(value: object) -> object:
+    # Before pydantic's lax datetime parsing, which would take a number or a
+    # numeric string as seconds since 1970 (and a bool as 0 or 1).
+    if not isinstance(value, str) or not _ISO_DATETIME_START.match(value):
+        raise ValueError("must be an ISO 8601 datetime string with a time zone")
+    return value
+
+
 Text = Annotated[str, Field(strict=True), AfterValidator(_storable)]
-# Ids that no page opens (messages, feedback, training runs, whose API path
-# takes any id): storable text.
-Id = Annotated[str, Field(strict=True, min_length=1, max_length=128), AfterValidator(_storable)]
-# Ids that pages open: a conversation's is a segment of the user's links, an
-# account's is what the support console looks up.
-OpenableId = Annotated[str, Field(strict=True), AfterValidator(_openable_id)]
-ConversationId = OpenableId
-AccountId = OpenableId
+# Every id of the chat service's but the event id follows the one id rule the
+# pages use: a conversation's is a segment of the user's links, an account's
+# is what the support console looks up, a training run's is a segment of
+# /api/internal/training-runs/<id>/conversations, and message and feedback
+# ids are searched in admin. One rule, so none is stored that a page or an
+# API path could not open.
+Id = Annotated[
+    str,
+    Field(strict=True, json_schema_extra={"pattern": EXTERNAL_ID_JSON_PATTERN}),
+    AfterValidator(_openable_id),
+]
+OpenableId = Id
+ConversationId = Id
+AccountId = Id
+# The idempotency key: never shown or opened, so any storable text.
 EventId = Annotated[
     str, Field(strict=True, min_length=1, max_length=200), AfterValidator(_storable)
 ]
-# Parsed from an ISO 8601 string (JSON has no datetime), so not strict.
-Timestamp = Annotated[AwareDatetime, Field(strict=False), AfterValidator(_plausible_time)]
+# JSON has no datetime: a string, parsed by pydantic (lax, for the string
+# only), after _iso_string has refused everything that is not one.
+Timestamp = Annotated[
+    AwareDatetime,
+    Field(strict=False),
+    BeforeValidator(_iso_string),
+    AfterValidator(_plausible_time),
+]
 Score = Annotated[float, Field(strict=True, ge=0, le=1, allow_inf_nan=False)]
 ScoreName = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_storable)]
 
@@ -203,12 +235,57 @@ EVENT_TYPES = (
     "feedback.submitted",
 )
 _event_adapter: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
+MAX_EVENTS = 1000
+
+
+class EventBatch(Schema):
+    """The body of POST /api/internal/events, as the API description shows
+    it. The view validates event by event (ingest.services.events_validate),
+    so that every invalid event is reported with its index."""
+
+    events: Annotated[list[AnyEvent], Field(max_length=MAX_EVENTS)]
 
 
 class TrainingRunData(Schema):
     id: Id
     name: Annotated[Text, Field(min_length=1, max_length=200)]
     started_at: Timestamp
+
+
+# --- Answers (for the API description; the views build the same dicts) -----
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorItem(Answer):
+    index: int | None = Field(description="Position of the event in the batch, or null")
+    field: str | None = Field(description="Dotted path inside the event or body, or null")
+    error: str
+
+
+class Errors(Answer):
+    """Every error of /api/internal/."""
+
+    errors: Annotated[list[ErrorItem], Field(min_length=1)]
+
+
+class EventsAccepted(Answer):
+    accepted: int = Field(ge=0, description="Events applied now")
+    duplicates: int = Field(ge=0, description="Events whose id was seen before")
+
+
+class TrainingRunAnswer(Answer):
+    id: str
+    name: str
+    started_at: AwareDatetime
+    conversations: int = Field(ge=0)
+
+
+class TrainingRunConversationsPage(Answer):
+    conversations: list[str]
+    next: str | None = Field(description="Cursor of the next page, or null on the last")
 
 
 _MESSAGES = {
@@ -250,6 +327,16 @@ def event_validate(raw: object) -> tuple[AnyEvent | None, list[Problem]]:
     except ValidationError as exc:
         tag = raw.get("type") if isinstance(raw, dict) else None
         return None, field_errors(exc, tag=tag if isinstance(tag, str) else None)
+
+
+def event_digest(event: AnyEvent) -> str:
+    """SHA-256 of the event's canonical body: the parsed event (defaults
+    filled in, unknown fields dropped, times in UTC) as sorted JSON. Two
+    deliveries of one event have the same digest however they were spelled."""
+    canonical = json.dumps(
+        event.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=True
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def training_run_validate(raw: object) -> tuple[TrainingRunData | None, list[Problem]]:

@@ -7,7 +7,10 @@ The chat service delivers at least once and not always in order, so:
   `INSERT ... ON CONFLICT DO NOTHING RETURNING`: an id already stored (by an
   earlier request, or by a concurrent one that committed first: PostgreSQL
   makes the second insert wait for the first transaction and then skip the
-  row) is acknowledged as a duplicate and not applied again;
+  row) is acknowledged as a duplicate and not applied again, provided its
+  body is the same: the claim stores a digest of the canonical event body,
+  and an id reused for a different event (in the batch, or against the stored
+  digest) is refused with IngestConflict (409), naming the id;
 - late events do not rewind facts: an older message does not move a
   conversation's activity back (retention.services.conversations), an older
   account snapshot does not overwrite a newer one (`AccountUpsertMark`), and a
@@ -42,6 +45,7 @@ from accounts.selectors import (
 from accounts.services import account_upsert, consent_record
 from ingest.models import AccountUpsertMark, IngestedEvent
 from ingest.schemas import (
+    MAX_EVENTS,
     AccountUpserted,
     AnyEvent,
     ConsentChanged,
@@ -49,6 +53,7 @@ from ingest.schemas import (
     ConversationFlagged,
     FeedbackSubmitted,
     MessageAdded,
+    event_digest,
     event_validate,
     json_loads,
 )
@@ -75,7 +80,6 @@ from retention.services.deadlines import (
 
 logger = logging.getLogger(__name__)
 
-MAX_EVENTS = 1000
 # Races between concurrent batches (two creating the same new account or
 # conversation, a deadlock between row locks) end in an error that a fresh
 # attempt resolves: by then the other transaction has committed.
@@ -99,6 +103,15 @@ class IngestRejected(Exception):
     def __init__(self, errors: list[EventError]):
         super().__init__("; ".join(f"{e.index}/{e.field}: {e.error}" for e in errors))
         self.errors = errors
+
+
+class IngestConflict(IngestRejected):
+    """An event id was used before (or earlier in the batch) for a different
+    event; nothing of the batch was applied."""
+
+
+def _id_reused(index: int, event_id: str) -> EventError:
+    return EventError(index, "id", f"event id {event_id!r} was already used for a different event")
 
 
 class IngestBusy(Exception):
@@ -175,12 +188,33 @@ def _is_transient(exc: Exception) -> bool:
     return "database is locked" in str(exc)  # SQLite's busy writer lock
 
 
+def _digests(events: list[AnyEvent]) -> list[str]:
+    """Each event's digest; raises IngestConflict if an id repeats in the
+    batch with a different body."""
+    digests = [event_digest(event) for event in events]
+    first: dict[str, str] = {}
+    conflicts = [
+        _id_reused(index, event.id)
+        for index, (event, digest) in enumerate(zip(events, digests, strict=True))
+        if first.setdefault(event.id, digest) != digest
+    ]
+    if conflicts:
+        raise IngestConflict(conflicts)
+    return digests
+
+
 def _apply(events: list[AnyEvent], origin: int | None) -> IngestResult:
+    digests = _digests(events)
     first_seen: dict[str, int] = {}
     for index, event in enumerate(events):
         first_seen.setdefault(event.id, index)
     with transaction.atomic():
-        claimed = _claim(events[i] for i in first_seen.values())
+        claimed = _claim((events[i], digests[i]) for i in first_seen.values())
+        _refuse_reused_ids(
+            (index, events[index].id, digests[index])
+            for index in first_seen.values()
+            if events[index].id not in claimed
+        )
         todo = [
             (index, event)
             for index, event in enumerate(events)
@@ -201,23 +235,44 @@ def _apply(events: list[AnyEvent], origin: int | None) -> IngestResult:
     return IngestResult(accepted=len(todo), duplicates=len(events) - len(todo))
 
 
-def _claim(events: Iterable[AnyEvent]) -> set[str]:
-    """Insert the ids not seen before and return them. Sorted, so two batches
-    sharing ids take their row locks in the same order (no deadlock)."""
-    rows = sorted((event.id, event.type) for event in events)
+def _claim(events: Iterable[tuple[AnyEvent, str]]) -> set[str]:
+    """Insert the ids not seen before, with their digests, and return them.
+    Sorted, so two batches sharing ids take their row locks in the same order
+    (no deadlock)."""
+    rows = sorted((event.id, event.type, digest) for event, digest in events)
     if not rows:
         return set()
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     table = connection.ops.quote_name(IngestedEvent._meta.db_table)
-    values = ", ".join(["(%s, %s, %s)"] * len(rows))
-    params = [p for event_id, event_type in rows for p in (event_id, event_type, now)]
+    values = ", ".join(["(%s, %s, %s, %s)"] * len(rows))
+    params = [p for row in rows for p in (*row, now)]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (event_id, type, received_at) VALUES {values} "  # noqa: S608
+            f"INSERT INTO {table} (event_id, type, digest, received_at) VALUES {values} "  # noqa: S608
             "ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
             params,
         )
         return {row[0] for row in cursor.fetchall()}
+
+
+def _refuse_reused_ids(seen: Iterable[tuple[int, str, str]]) -> None:
+    """Ids claimed before: a duplicate only if the body is the same (rows
+    claimed before digests were kept have none and count as the same)."""
+    seen = list(seen)
+    if not seen:
+        return
+    stored = dict(
+        IngestedEvent.objects.filter(event_id__in=[event_id for _, event_id, _ in seen])
+        .values_list("event_id", "digest")
+        .iterator()
+    )
+    conflicts = [
+        _id_reused(index, event_id)
+        for index, event_id, digest in seen
+        if stored.get(event_id) not in ("", digest, None)
+    ]
+    if conflicts:
+        raise IngestConflict(conflicts)
 
 
 # --- lookups shared by the appliers ----------------------------------------

@@ -10,7 +10,7 @@ urlpatterns = [
     path("events", views.events, name="events"),
     path("training-runs", views.training_runs, name="training-runs"),
     path(
-        "training-runs/<path:run_id>/conversations",
+        "training-runs/<str:run_id>/conversations",
         views.training_run_conversations,
         name="training-run-conversations",
     ),

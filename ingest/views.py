@@ -15,8 +15,10 @@ from functools import wraps
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
+from django.http.request import RawPostDataException
 from django.views.decorators.csrf import csrf_exempt
 
+from accounts.external_ids import is_valid_external_id
 from connected import auth as connected_auth
 from connected.credentials import looks_like_api_key
 from ingest.schemas import json_loads, training_run_validate
@@ -26,7 +28,7 @@ from ingest.selectors import (
     training_run_conversations_page,
     training_run_get,
 )
-from ingest.services import IngestBusy, IngestRejected, events_ingest
+from ingest.services import IngestBusy, IngestConflict, IngestRejected, events_ingest
 from retention.models import TrainingRun
 from retention.services.training import TrainingRunConflict, training_run_register
 
@@ -107,6 +109,8 @@ def _json_body(request: HttpRequest) -> tuple[object, JsonResponse | None]:
         body = request.body
     except RequestDataTooBig:
         return None, too_big
+    except RawPostDataException:  # already read as a form by a middleware: not JSON
+        return None, _error(400, "the body is not valid JSON (send application/json)")
     try:
         return json_loads(body), None
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
@@ -130,6 +134,8 @@ def events(request: HttpRequest) -> JsonResponse:
             # What a system reports is not echoed back to it.
             origin_system_id=request.connected_system.pk if request.connected_system else None,
         )
+    except IngestConflict as exc:
+        return JsonResponse({"errors": [e.as_dict() for e in exc.errors]}, status=409)
     except IngestRejected as exc:
         return JsonResponse({"errors": [e.as_dict() for e in exc.errors]}, status=400)
     except IngestBusy as exc:
@@ -168,8 +174,9 @@ def training_runs(request: HttpRequest) -> JsonResponse:
 
 @internal_api("GET", scope="training_runs")
 def training_run_conversations(request: HttpRequest, run_id: str) -> JsonResponse:
-    # No run id contains NUL (PostgreSQL text cannot hold one, and the lookup would raise).
-    run = None if "\x00" in run_id else training_run_get(external_id=run_id)
+    # Run ids follow the one id rule; another (NUL included, which PostgreSQL
+    # text cannot hold) is no run's.
+    run = training_run_get(external_id=run_id) if is_valid_external_id(run_id) else None
     if run is None:
         return _error(404, f"unknown training run {run_id!r}")
     try:

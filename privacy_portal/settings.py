@@ -75,6 +75,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: under /api/ every error is JSON, whichever layer answered it.
+    "privacy_portal.http.ApiJsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -82,6 +84,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Signed-in answers are never cached (knows the user, so after auth).
+    "privacy_portal.http.NoStoreWhenSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -149,6 +153,11 @@ AXES_LOCKOUT_CALLABLE = "accounts.views.lockout"  # a page with HTTP 429
 # The login form's field is "username" (Django's AuthenticationForm), not USERNAME_FIELD.
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_USERNAME_CALLABLE = "accounts.views.axes_username"
+# Behind reverse proxies: how many (each appending to X-Forwarded-For) stand
+# in front of the portal, so that the lockout keys on the client's address and
+# not on the proxy's (accounts.views.axes_client_ip). 0: REMOTE_ADDR is the client.
+PORTAL_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "accounts.views.axes_client_ip"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -1,14 +1,24 @@
 """URL map: the end-user dashboard, accounts, the support console, the
-internal API (ingest, connected systems) and Django admin."""
+internal API (ingest, connected systems), the API description
+(/api/openapi.json) and Django admin. The error handlers answer JSON under
+/api/ (privacy_portal.http)."""
 
 from django.contrib import admin
 from django.urls import include, path
 
+from privacy_portal.openapi import openapi_json
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/openapi.json", openapi_json, name="openapi"),
     path("api/internal/", include("ingest.urls")),
     path("api/internal/", include("connected.urls")),
     path("accounts/", include("accounts.urls")),
     path("support/", include("support.urls")),
     path("", include("dashboard.urls")),
 ]
+
+handler400 = "privacy_portal.http.bad_request"
+handler403 = "privacy_portal.http.permission_denied"
+handler404 = "privacy_portal.http.page_not_found"
+handler500 = "privacy_portal.http.server_error"

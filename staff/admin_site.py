@@ -10,17 +10,48 @@ filter, search or sort by content (staff.content): content is read on a
 change page opened with a reason, never through a list.
 """
 
+import logging
+import re
+from contextlib import nullcontext
 from functools import update_wrapper
 
 from django.contrib import admin
 from django.contrib.admin import ModelAdmin
+from django.contrib.admin.views.main import ERROR_FLAG
+from django.db import DataError, OperationalError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.template.response import TemplateResponse
+from django.template.response import SimpleTemplateResponse, TemplateResponse
 from django.urls import reverse
 
 from staff.content import content_query_refusal
 from staff.http import request_trail
 from staff.services import access_denied_record
+
+logger = logging.getLogger(__name__)
+
+# What the database (or SQLite's Python functions) raises for a value it
+# cannot use in a query: an invalid regular expression (`?id__regex=[`), a
+# number past the column's range (`?user__id=99999999999999999999`), a year
+# past 9999 (`?created_at__gte=99999-01-01`). Admin builds such queries from
+# the address; they run only when the list is counted or rendered.
+_UNUSABLE_VALUE = (DataError, OverflowError, ValueError, re.error)
+
+
+def _unusable_value(exc: Exception) -> bool:
+    if isinstance(exc, _UNUSABLE_VALUE):
+        return True
+    # SQLite reports an exception in its REGEXP function as an OperationalError.
+    return isinstance(exc, OperationalError) and "user-defined function raised" in str(exc)
+
+
+def _is_invalid_lookup_redirect(request: HttpRequest, response: HttpResponse) -> bool:
+    # Django admin answers a filter it cannot apply (an unknown field, a date
+    # it cannot parse) with a redirect to "?e=1" and a 200 page there; an
+    # address that asks for something that does not exist is the client's
+    # error, so it is a 400 here, as the other refused filters are.
+    return response.status_code == 302 and response.get("Location") == (
+        f"{request.path}?{ERROR_FLAG}=1"
+    )
 
 
 def _contains_nul(request: HttpRequest) -> bool:
@@ -65,7 +96,29 @@ class PortalAdminSite(admin.AdminSite):
                 refused = content_query_refusal(model_admin, request)
                 if refused is not None:
                     return self._refuse_content_query(request, refused)
-            return inner(request, *args, **kwargs)
+            # A savepoint, so a refused query leaves the connection usable, but
+            # not around a POST outside a transaction: writes (actions, the
+            # purge) keep their own transactions. Rendered here, so a query
+            # the template runs fails here too.
+            writes = request.method == "POST" and not transaction.get_connection().in_atomic_block
+            try:
+                with nullcontext() if writes else transaction.atomic():
+                    response = inner(request, *args, **kwargs)
+                    if isinstance(response, SimpleTemplateResponse):
+                        response.render()
+            except Exception as exc:
+                if not _unusable_value(exc):
+                    raise
+                logger.warning("admin: refused %s %s: %r", request.method, request.path, exc)
+                return HttpResponseBadRequest(
+                    "The address holds a value the database cannot compare "
+                    "(a number or date out of range, an invalid regular expression)."
+                )
+            if _is_invalid_lookup_redirect(request, response):
+                return HttpResponseBadRequest(
+                    "The address filters on a field or value this list does not have."
+                )
+            return response
 
         return update_wrapper(gate, inner)
 

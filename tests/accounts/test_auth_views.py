@@ -75,13 +75,16 @@ def test_changing_the_case_of_the_email_does_not_buy_more_attempts(db):
     assert response.status_code == 429
 
 
-def test_account_created_by_the_chat_service_sets_its_first_password_by_email(db):
+def test_account_created_by_the_chat_service_sets_its_first_password_by_email(
+    db, django_capture_on_commit_callbacks
+):
     user = account_upsert(
         external_id="acct_9", email="new@example.com", account_type="consumer", plan="free"
     ).user
     assert not user.has_usable_password()
     client = Client()
-    response = client.post("/accounts/password-reset/", {"email": "NEW@example.com"})
+    with django_capture_on_commit_callbacks(execute=True):  # the mail goes out after the commit
+        response = client.post("/accounts/password-reset/", {"email": "NEW@example.com"})
     assert response.status_code == 302 and response["Location"] == "/accounts/password-reset/sent/"
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["new@example.com"]
     link = re.search(r"http://testserver(/accounts/reset/\S+/)", mail.outbox[0].body).group(1)

@@ -108,13 +108,9 @@ def test_replaying_a_batch_applies_nothing_twice():
 
 
 def test_a_partly_seen_batch_applies_only_the_new_events():
-    events_ingest(events=[b.account_upserted(), b.message_added("2026-01-02T00:00:00Z", id="e-1")])
-    result = events_ingest(
-        events=[
-            b.message_added("2026-01-02T00:00:00Z", id="e-1"),
-            b.message_added("2026-01-03T00:00:00Z", id="e-2"),
-        ]
-    )
+    seen = b.message_added("2026-01-02T00:00:00Z", id="e-1")
+    events_ingest(events=[b.account_upserted(), seen])
+    result = events_ingest(events=[seen, b.message_added("2026-01-03T00:00:00Z", id="e-2")])
     assert result == IngestResult(accepted=1, duplicates=1)
     assert Message.objects.count() == 2
 

@@ -577,9 +577,17 @@ def test_bad_or_foreign_cursor_is_400(api):
     assert "another training run" in _errors(foreign)[0]["error"]
 
 
-def test_run_ids_with_slashes_are_reachable(api):
-    assert _run(api, "team/run-7").status_code == 201
-    assert api.get("training-runs/team/run-7/conversations").status_code == 200
+def test_run_ids_follow_the_one_id_rule_so_every_run_is_reachable(api):
+    # Issue "Hardening" 5 changed this contract: a run id with "/" was stored
+    # and reached through a catch-all path; now it is refused like any id the
+    # pages could not open, and every stored run is one path segment.
+    refused = _run(api, "team/run-7")
+    assert refused.status_code == 400
+    assert [e["field"] for e in _errors(refused)] == ["id"]
+    assert "must be an id the portal's pages can open" in _errors(refused)[0]["error"]
+    assert _run(api, "team:run-7").status_code == 201
+    assert api.get("training-runs/team:run-7/conversations").status_code == 200
+    assert api.get("training-runs/team/run-7/conversations").status_code == 404
 
 
 def test_messages_are_not_counted_twice_over_http_replay(api):

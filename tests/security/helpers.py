@@ -4,6 +4,7 @@ fingerprint of the database, to prove that a refused request changed nothing."""
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -83,3 +84,27 @@ def body_text(response) -> str:
     if getattr(response, "streaming", False):
         return b"".join(response.streaming_content).decode("utf-8", "replace")
     return response.content.decode("utf-8", "replace")
+
+
+_CONVERTER = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
+_REGEX_GROUP = re.compile(r"\(\?P<(?P<name>\w+)>(?P<body>[^()]*)\)")
+
+
+def route_path(route: Route, fill: Callable[[str, str], str] | None = None) -> str:
+    """A concrete path of `route`: each argument (`<int:account_id>`, or a
+    regex group of admin's `(?P<app_label>auth|accounts|...)`) replaced by
+    `fill(converter, name)` (already URL-quoted), by default a plausible
+    value: "1" for ints, a regex group's first alternative, "x" otherwise."""
+
+    def default(converter: str, name: str) -> str:
+        return "1" if converter in ("int", "path") or name.endswith("id") else "x"
+
+    fill = fill or default
+    pattern = _CONVERTER.sub(lambda m: fill(m["converter"] or "str", m["name"]), route.pattern)
+    if "(?P<" in pattern or "^" in pattern or "$" in pattern:
+        pattern = _REGEX_GROUP.sub(
+            lambda m: m["body"].split("|")[0].replace(".*", "") or fill("regex", m["name"]),
+            pattern,
+        )
+        pattern = pattern.replace("^", "").replace("$", "")
+    return "/" + pattern

@@ -178,6 +178,9 @@ ROWS: list[Row] = [
     # Purge actions on the purge-run list: privacy admins only, POST only.
     Row("admin:retention_purgerun_preview", "POST", _staff_only(302)),
     Row("admin:retention_purgerun_run_now", "POST", _staff_only(302)),
+    # The published API description: public, read-only.
+    Row("openapi", "GET", _all(200)),
+    Row("openapi", "POST", _all(405)),
     # The internal API authenticates by bearer token only: a session is not enough.
     Row("ingest:events", "POST", _all(401)),
     Row("ingest:training-runs", "POST", _all(401)),

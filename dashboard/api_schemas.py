@@ -1,0 +1,82 @@
+"""The shapes of /api/me/ as pydantic models, for the published API
+description (privacy_portal/openapi.py, /api/openapi.json). The views build
+plain dicts (dashboard/api.py, dashboard/selectors/api.py); these models
+describe them, and tests/security/test_openapi.py holds the two equal by
+fuzzing every operation against the document."""
+
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from retention.models import Rule
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MeError(_Answer):
+    """Every error of /api/me/."""
+
+    error: str = Field(description="A stable code: not_authenticated, not_found, bad_json, ...")
+    detail: str = Field(description="A sentence for a person.")
+
+
+class Quote(_Answer):
+    section: str
+    quote: str
+
+
+class ConversationItem(_Answer):
+    id: str
+    title: str
+    kind: str
+    last_activity_at: AwareDatetime
+    rule: Rule = Field(description="The rule code (docs/retention-rules.md)")
+    retain_until: AwareDatetime | None
+    shared_for_training: bool
+    training_runs: list[str]
+    future_training: bool
+    flagged: bool
+    explanation: list[Quote]
+
+
+class ConversationPage(_Answer):
+    conversations: list[ConversationItem]
+    next: str | None = Field(description="Cursor of the next page, or null on the last")
+
+
+class DeletedItem(_Answer):
+    id: str
+    deleted_at: AwareDatetime | None
+    retain_until: AwareDatetime | None
+    purged_at: AwareDatetime | None
+
+
+class DeletedList(_Answer):
+    deleted: list[DeletedItem]
+
+
+class ConsentChoice(BaseModel):
+    """The body of POST /api/me/consent."""
+
+    model_config = ConfigDict(strict=True)
+
+    allowed: bool
+
+
+class ConsentAnswer(_Answer):
+    allowed: bool
+    since: str | None = Field(description="When the consent in force was given (ISO 8601)")
+    changed: bool
+
+
+class Export(BaseModel):
+    """Everything the portal keeps about the user: the same document as
+    /export/ (its sections are described in docs/architecture.md)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    exported_at: AwareDatetime
+    note: str
+    account: dict[str, Any]
