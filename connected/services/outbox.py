@@ -83,7 +83,7 @@ def _insert(events: Sequence[OutboxItem], *, created_at) -> None:
             item.type,
             item.account,
             event_subject(item.data),
-            json.dumps(item.data),
+            item.data,
             item.origin_system_id,
         )
         for item in events
@@ -95,14 +95,14 @@ def _insert(events: Sequence[OutboxItem], *, created_at) -> None:
             keys = ("p", "t", "a", "s", "d", "o")
             cursor.execute(
                 f"INSERT INTO {table} ({_COLUMNS}) "  # noqa: S608 (table name from _meta)
-                "SELECT p, t, a, s, d::jsonb, o, %s FROM jsonb_to_recordset(%s::jsonb) "
-                "AS r(p text, t text, a text, s text, d text, o bigint)",
+                "SELECT p, t, a, s, d, o, %s FROM jsonb_to_recordset(%s::jsonb) "
+                "AS r(p text, t text, a text, s text, d jsonb, o bigint)",
                 [created_at, json.dumps([dict(zip(keys, row, strict=True)) for row in rows])],
             )
         else:
             cursor.executemany(
                 f"INSERT INTO {table} ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)",  # noqa: S608
-                [(*row, created_at) for row in rows],
+                [(p, t, a, s, json.dumps(d), o, created_at) for p, t, a, s, d, o in rows],
             )
 
 
