@@ -28,6 +28,7 @@ from connected.services.systems import (
     system_register,
     system_rotate,
     system_update,
+    url_check,
 )
 from staff.admin_tools import PortalModelAdmin, PrivacyAdminOnlyMixin
 
@@ -51,6 +52,12 @@ class ConnectedSystemForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields.pop("scopes")
+
+    def clean_url(self):
+        try:
+            return url_check(self.cleaned_data["url"])
+        except SystemRefused as exc:
+            raise forms.ValidationError(str(exc)) from None
 
 
 def _credentials_page(modeladmin, request, issued, title) -> TemplateResponse:

@@ -14,6 +14,7 @@ once, so a dead endpoint costs one timeout per pass, and passes over other
 systems run in their own tasks (connected.tasks).
 """
 
+import http.client
 import json
 import random
 import time
@@ -116,6 +117,8 @@ def webhook_send(*, system: ConnectedSystem, delivery: Delivery) -> Outcome:
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         return Outcome(ok=False, error=f"unreachable: {reason}", unreachable=True)
+    except (http.client.HTTPException, ValueError) as exc:  # not HTTP at all, a garbled answer
+        return Outcome(ok=False, error=f"bad answer: {type(exc).__name__}", unreachable=True)
     if 200 <= status < 300:
         return Outcome(ok=True)
     return Outcome(ok=False, error=f"HTTP {status}")

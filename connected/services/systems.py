@@ -59,7 +59,9 @@ def _checked_scopes(scopes: Sequence[str] | None) -> list[str]:
     return sorted(set(scopes), key=credentials.SCOPES.index)
 
 
-def _checked_url(url: str) -> str:
+def url_check(url: str) -> str:
+    """The endpoint as stored ('' for none). Raises SystemRefused unless it
+    is an http(s) URL."""
     url = url.strip()
     if url:
         try:
@@ -94,7 +96,7 @@ def system_register(
     if not name or len(name) > 100:
         raise SystemRefused("a name of 1 to 100 characters is required")
     fields = {
-        "url": _checked_url(url),
+        "url": url_check(url),
         "events": _checked_events(events),
         "confirms_erasure": confirms_erasure,
     }
@@ -119,7 +121,7 @@ def system_get(*, name: str) -> ConnectedSystem:
 def system_update(
     *, system: ConnectedSystem, url: str, events: Sequence[str], confirms_erasure: bool
 ) -> ConnectedSystem:
-    system.url = _checked_url(url)
+    system.url = url_check(url)
     system.events = _checked_events(events)
     system.confirms_erasure = confirms_erasure
     system.save(update_fields=["url", "events", "confirms_erasure"])

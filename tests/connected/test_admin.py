@@ -108,3 +108,24 @@ def test_support_agents_get_no_connected_system_page(client, register):
     client.force_login(make_support_agent())
     for path in (LIST, f"{LIST}add/", f"{LIST}{system.pk}/change/"):
         assert client.get(path).status_code == 403
+
+
+def test_editing_a_system_checks_its_url_like_the_command(admin_client, register):
+    system, _ = register("lake", events=["conversation.deleted"])
+    page = admin_client.post(
+        f"{LIST}{system.pk}/change/",
+        {"url": "ftp://lake.example/", "events": ["conversation.deleted"]},
+    )
+    assert page.status_code == 200
+    assert "not an http(s) URL" in str(page.context["adminform"].form.errors["url"])
+    saved = admin_client.post(
+        f"{LIST}{system.pk}/change/",
+        {"url": "https://lake.example/", "events": ["consent.changed"], "confirms_erasure": "on"},
+    )
+    assert saved.status_code == 302
+    system.refresh_from_db()
+    assert (system.url, system.events, system.confirms_erasure) == (
+        "https://lake.example/",
+        ["consent.changed"],
+        True,
+    )

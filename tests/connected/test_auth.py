@@ -7,6 +7,7 @@ from django.test import RequestFactory
 from accounts.models import User
 from connected.auth import authenticate
 from connected.services.systems import api_keys_revoke, system_enable, system_rotate
+from ingest.views import _authenticate
 from tests.ingest import builders as b
 
 TOKEN = "test-ingest-token"  # tests/settings.py
@@ -101,3 +102,13 @@ def test_the_authenticated_system_is_on_the_request(register):
     found, refused = authenticate(anonymous, "events")
     assert found is None and refused.status_code == 401
     assert anonymous.connected_system is None
+
+
+def test_the_ingest_views_see_which_system_sent_the_request(register):
+    system, creds = register("chat")
+    by_key = RequestFactory().post("/", headers={"Authorization": f"Bearer {creds.api_key}"})
+    assert _authenticate(by_key, "events") is None
+    assert by_key.connected_system == system
+    by_token = RequestFactory().post("/", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert _authenticate(by_token, "events") is None
+    assert by_token.connected_system is None

@@ -328,3 +328,32 @@ def test_two_workers_at_once_never_send_one_event_twice(monkeypatch):
     assert len(endpoint.counts) == 120
     assert set(endpoint.counts.values()) == {1}
     assert sum(r.sent > 0 for r in reports) >= 2  # they really shared the work
+
+
+def test_an_endpoint_answering_garbage_is_a_failed_delivery_retried_later(register, record):
+    import threading
+
+    garbage = socket.socket()
+    garbage.bind(("127.0.0.1", 0))
+    garbage.listen(4)
+
+    def answer():
+        connection, _ = garbage.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    try:
+        port = garbage.getsockname()[1]
+        system, _ = register("lake", events=ALL, url=f"http://127.0.0.1:{port}/")
+        record(f.deleted("a1", "c1"))
+        report = _deliver(system)
+    finally:
+        thread.join(timeout=5)
+        garbage.close()
+    assert (report.sent, report.failed) == (0, 1)
+    delivery = Delivery.objects.get()
+    assert delivery.state == DeliveryState.PENDING and delivery.claimed_until is None
+    assert delivery.last_error.startswith("bad answer")
