@@ -46,11 +46,17 @@ class ConversationPage(_Answer):
     next: str | None = Field(description="Cursor of the next page, or null on the last")
 
 
+class SystemConfirmation(_Answer):
+    name: str = Field(description="A connected system that must confirm this item's erasure")
+    confirmed_at: AwareDatetime | None = Field(description="Null until it confirms")
+
+
 class DeletedItem(_Answer):
     id: str
     deleted_at: AwareDatetime | None
     retain_until: AwareDatetime | None
     purged_at: AwareDatetime | None
+    systems: list[SystemConfirmation]
 
 
 class DeletedList(_Answer):

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET
 from pydantic import BaseModel, ConfigDict
 from pydantic.json_schema import models_json_schema
 
+from connected import api_schemas as systems
 from dashboard import api_schemas as me
 from ingest import schemas as internal
 
@@ -122,6 +123,37 @@ OPERATIONS: tuple[Operation, ...] = (
             RUN_ID,
             Param("limit", "query", "Page size, 1 to 1000 (default 500)"),
             CURSOR,
+        ),
+    ),
+    Operation(
+        "get",
+        "/api/internal/changes",
+        "A connected system's change feed: the events it subscribes to, in order",
+        BEARER,
+        {200: systems.ChangesPage, **INTERNAL_ERRORS, 403: internal.Errors},
+        params=(
+            Param("after", "query", "The `next` of the previous page, verbatim"),
+            Param("limit", "query", "Page size, 1 to 1000 (default 100)"),
+        ),
+    ),
+    Operation(
+        "post",
+        "/api/internal/erasures/{event_id}/confirm",
+        "A connected system confirms it erased its copy (idempotent)",
+        BEARER,
+        {
+            200: systems.ErasureConfirmed,
+            401: internal.Errors,
+            403: internal.Errors,
+            404: internal.Errors,
+        },
+        params=(
+            Param(
+                "event_id",
+                "path",
+                "The id of a *.purged event sent to this system",
+                required=True,
+            ),
         ),
     ),
     Operation(
