@@ -215,7 +215,7 @@ def purge_batch(
                 {
                     "account": row["account"],
                     "conversation": row["external_id"],
-                    "receipt": receipt[-1],
+                    "receipt": receipt[0],  # its sequence number
                 }
                 for row, receipt in zip(rows, receipts, strict=True)
             ],

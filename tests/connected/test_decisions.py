@@ -131,7 +131,7 @@ def test_the_purge_tells_every_erasure_with_its_receipt(register, owner, add_mes
     purge_due(now=timezone.now())
     receipt = DeletionReceipt.objects.get(conversation_external_id="c-old")
     [purged] = _events(CONVERSATION_PURGED)
-    assert purged["conversation"] == "c-old" and purged["receipt"] == receipt.receipt_hash
+    assert purged["conversation"] == "c-old" and purged["receipt"] == receipt.sequence
     assert [e["feedback"] for e in _events(FEEDBACK_PURGED)] == ["fb-1"]
 
 
