@@ -11,10 +11,10 @@ end) and measures three things side by side:
                bodies to the same receiver. Goal: at least 0.5x.
   latency      --users users delete their conversations at once (a thread
                each, the whole dashboard request through Django's test
-               Client), with one worker delivering (a thread running the
-               dispatcher and the delivery pass back to back, as the Celery
-               worker does): the time from the start of the delete request
-               to the receiver's receipt. Goal: p95 under 2 s.
+               Client), with one worker delivering (a process of its own
+               running the dispatcher and the delivery pass back to back, as
+               the Celery worker does): the time from the start of the
+               delete request to the receiver's receipt. Goal: p95 under 2 s.
   outbox cost  the delete request with a subscribed system (the outbox
                write) against the same request with none. Goal: at most
                1.10x.
@@ -57,6 +57,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--deletes", type=int, default=20, help="deletions per user (latency)")
     parser.add_argument("--requests", type=int, default=40, help="delete requests per cost round")
     parser.add_argument("--database", default="portal_bench_delivery", help="database to create")
+    parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)  # the latency worker
+    parser.add_argument("--stop-file", help=argparse.SUPPRESS)
     harness.add_pg_url_argument(parser)
     return parser.parse_args(argv)
 
@@ -90,8 +92,26 @@ class Receiver:
         self.process.wait(timeout=10)
 
 
+def worker(system_id: int, stop_file: Path) -> int:
+    """The latency run's one worker, in a process of its own (the parent's
+    environment): dispatch and deliver back to back until `stop_file` exists."""
+    import django
+
+    django.setup()
+    from connected.services.delivery import deliver_system
+    from connected.services.dispatch import outbox_dispatch
+
+    while not stop_file.exists():
+        outbox_dispatch()
+        if not deliver_system(system_id=system_id, ignore_backoff=True).sent:
+            time.sleep(0.01)
+    return 0
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.worker:
+        return worker(args.worker, Path(args.stop_file))
     var_dir = Path(tempfile.mkdtemp(prefix="portal-bench-delivery-"))
     os.environ.update(
         harness.bench_environment(
@@ -272,8 +292,6 @@ def measure_latency(args, var_dir: Path) -> list[float]:
 
     from accounts.models import User
     from connected.events import CONVERSATION_DELETED
-    from connected.services.delivery import deliver_system
-    from connected.services.dispatch import outbox_dispatch
     from connected.services.systems import system_register
 
     log = var_dir / "received.jsonl"
@@ -287,17 +305,7 @@ def measure_latency(args, var_dir: Path) -> list[float]:
         )
         users.append((user, _conversations(user, args.deletes, f"u{n}")))
     started: dict[str, float] = {}
-    done = threading.Event()
-
-    def worker():
-        try:
-            while not done.is_set():
-                outbox_dispatch()
-                report = deliver_system(system_id=probe.pk, ignore_backoff=True)
-                if not report.sent:
-                    time.sleep(0.01)
-        finally:
-            connection.close()
+    stop_file = var_dir / "stop-worker"
 
     def user_session(user, ids):
         try:
@@ -311,8 +319,9 @@ def measure_latency(args, var_dir: Path) -> list[float]:
         finally:
             connection.close()
 
-    delivering = threading.Thread(target=worker, name="delivery-worker")
-    delivering.start()
+    delivering = subprocess.Popen(
+        [sys.executable, __file__, "--worker", str(probe.pk), "--stop-file", str(stop_file)]
+    )
     sessions = [threading.Thread(target=user_session, args=pair) for pair in users]
     try:
         for thread in sessions:
@@ -332,8 +341,8 @@ def measure_latency(args, var_dir: Path) -> list[float]:
         if len(received) < expected:
             raise SystemExit(f"only {len(received)} of {expected} deletions reached the receiver")
     finally:
-        done.set()
-        delivering.join()
+        stop_file.touch()
+        delivering.wait(timeout=60)
         receiver.stop()
         type(probe).objects.filter(pk=probe.pk).update(enabled=False)
     return [received[external_id] - started[external_id] for external_id in started]
