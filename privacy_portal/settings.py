@@ -100,6 +100,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+# Behind a transaction-mode pooler (PgBouncer) consecutive transactions of one
+# connection may run on different server sessions, so nothing may live in a
+# session: no server-side cursors (Django's WITH HOLD cursors for .iterator())
+# and no prepared statements (psycopg prepares a query on the server after 5
+# runs; PgBouncer before 1.21 cannot route them). Set it when DATABASE_URL
+# points at such a pooler (docs/purge.md).
+DISABLE_SERVER_SIDE_CURSORS = env.bool("DISABLE_SERVER_SIDE_CURSORS", default=False)
+if DISABLE_SERVER_SIDE_CURSORS and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
 # Third-party apps keep their own id type; ours use BigAutoField (see apps.py).
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 
@@ -234,6 +244,10 @@ RETENTION_PURGE_CONNECTIONS = env.int("RETENTION_PURGE_CONNECTIONS", default=2)
 # RETENTION_FANOUT_WORKERS batch tasks for workers on other hosts (0: none).
 RETENTION_FANOUT_WORKERS = env.int("RETENTION_FANOUT_WORKERS", default=0)
 RETENTION_FANOUT_BATCHES = env.int("RETENTION_FANOUT_BATCHES", default=20)
+# How long the run lock's lease lasts without renewal (it is renewed after
+# every batch): a run that dies blocks the next one for at most this long.
+# Unset: CELERY_TASK_TIME_LIMIT + 60 s, so a crash delays one scheduled run.
+RETENTION_PURGE_LEASE_SECONDS = env.int("RETENTION_PURGE_LEASE_SECONDS", default=0) or None
 
 LOGGING = {
     "version": 1,

@@ -223,7 +223,7 @@ class LegalHold(models.Model):
     def __str__(self) -> str:
         if self.scope == self.Scope.CONVERSATION:
             return f"Hold on conversation {self.conversation_external_id}"
-        return f"Hold on account {self.user_id}"
+        return f"Hold on account {self.user.email}"
 
     @property
     def is_active(self) -> bool:
@@ -436,14 +436,17 @@ class PurgeRun(models.Model):
 
 
 class PurgeLock(models.Model):
-    """A lease that lets one purge run at a time on databases without advisory
-    locks (SQLite). Claimed by an atomic UPDATE ... WHERE locked_until < now,
-    renewed after each batch, released in a finally; a crashed holder's lease
-    simply runs out. PostgreSQL uses pg_try_advisory_lock instead."""
+    """A lease that lets one purge run at a time, on every database (nothing
+    lives in a database session, so it works behind PgBouncer). Claimed by an
+    atomic UPDATE ... WHERE locked_until < now, renewed after each batch,
+    released in a finally; a crashed holder's lease simply runs out."""
 
     name = models.CharField(max_length=64, primary_key=True)
     holder = models.CharField(max_length=64, blank=True)
     locked_until = models.DateTimeField()
+    # When the current holder claimed it: deletion health reports a lease held
+    # longer than a run may live.
+    acquired_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.name

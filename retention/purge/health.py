@@ -1,9 +1,12 @@
 """Deletion health: is the purge keeping the article's dates?
 
 Read from PurgeRun (the largest delay between a retain-until and the purge, over
-the last 30 days) and from the same due predicates the purge uses (what is
-overdue now). An item overdue by more than one schedule interval means the job
-is not keeping up or not running: that is logged as an ERROR.
+the last 30 days), from the same due predicates the purge uses (what is
+overdue now), from the receipts and the deleted conversations (the article's
+"deleted ... within 30 days": a deleted item removed, or still stored, later
+than deleted_at + the deleted_days setting plus one schedule interval) and
+from the run lock (a lease still held after it expired, or held longer than a
+run may live). Any of those is unhealthy and logged as an ERROR.
 """
 
 import logging
@@ -11,12 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection
-from django.db.models import Max
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Max
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from retention.models import PurgeRun
+from retention.models import Conversation, DeletionReceipt, PurgeRun, Rule
+from retention.policy.promises import duration_text
 from retention.purge import sql
+from retention.purge.locks import StaleLease, stale_lease
+from retention.selectors.settings import policy_durations
 
 logger = logging.getLogger("retention.purge.health")
 
@@ -36,10 +42,44 @@ class DeletionHealth:
     interval_source: str
     last_run_at: datetime | None
     last_run_status: str
+    # The deletion promise (deleted_at + deleted_days), one interval of grace:
+    deleted_days: int = 30
+    late_purges: int = 0  # receipts of the last 30 days removed after it
+    most_late: timedelta | None = None  # ... the latest of them, by how long
+    deleted_past_promise: int = 0  # deleted conversations still stored after it
+    stale_lock: StaleLease | None = None  # the run lock held past its time
 
     @property
     def healthy(self) -> bool:
-        return self.overdue_beyond_interval == 0
+        return (
+            self.overdue_beyond_interval == 0
+            and self.late_purges == 0
+            and self.deleted_past_promise == 0
+            and self.stale_lock is None
+        )
+
+    @property
+    def problems(self) -> list[str]:
+        """What makes it unhealthy, in words (admin and the ERROR log)."""
+        found = []
+        if self.overdue_beyond_interval:
+            found.append(
+                f"{self.overdue_beyond_interval} items overdue by more than the schedule "
+                f"interval ({duration_text(self.interval)})"
+            )
+        if self.late_purges:
+            found.append(
+                f"{self.late_purges} deleted conversations were removed later than the "
+                f"article's {self.deleted_days} days (the latest by {duration_text(self.most_late)})"
+            )
+        if self.deleted_past_promise:
+            found.append(
+                f"{self.deleted_past_promise} deleted conversations are still stored after the "
+                f"article's {self.deleted_days} days"
+            )
+        if self.stale_lock:
+            found.append(f"the purge run lock is {self.stale_lock.reason}")
+        return found
 
 
 def schedule_interval() -> tuple[timedelta, str]:
@@ -72,9 +112,35 @@ def _overdue(
         return cursor.fetchone()
 
 
+def deletion_promise_terms() -> tuple[int, timedelta]:
+    """(the deleted_days setting in force, one schedule interval): what
+    retention.policy.promises.receipt_late_by needs to tell a late receipt,
+    the same terms deletion health uses."""
+    return policy_durations().deleted_days, schedule_interval()[0]
+
+
+def _late_deletions(*, now: datetime, days: int, grace: timedelta) -> tuple[int, timedelta | None]:
+    """Receipts of the last 30 days of conversations the user deleted that
+    were removed after deleted_at + days + grace: how many, and the worst
+    lateness past deleted_at + days. (The rule must be `deleted`: flagged
+    content is kept 2 years from the flag, deletion included.)"""
+    promise = timedelta(days=days)
+    late = DeletionReceipt.objects.filter(
+        rule=Rule.DELETED,
+        deleted_at__isnull=False,
+        purged_at__gte=now - WINDOW,
+        purged_at__gt=F("deleted_at") + (promise + grace),
+    ).aggregate(
+        n=Count("pk"),
+        worst=Max(ExpressionWrapper(F("purged_at") - F("deleted_at"), DurationField())),
+    )
+    return late["n"], (late["worst"] - promise) if late["worst"] is not None else None
+
+
 def deletion_health(*, now: datetime | None = None) -> DeletionHealth:
     now = now or timezone.now()
     interval, source = schedule_interval()
+    days = policy_durations().deleted_days
     late = now - interval
     overdue = beyond = 0
     oldest = None
@@ -92,6 +158,7 @@ def deletion_health(*, now: datetime | None = None) -> DeletionHealth:
     recent = PurgeRun.objects.filter(started_at__gte=now - WINDOW)
     max_delay = recent.aggregate(m=Max("max_delay_seconds"))["m"] or 0.0
     last = PurgeRun.objects.exclude(status=PurgeRun.Status.DRY_RUN).order_by("-started_at").first()
+    late_purges, most_late = _late_deletions(now=now, days=days, grace=interval)
     return DeletionHealth(
         computed_at=now,
         max_delay=timedelta(seconds=max_delay),
@@ -102,20 +169,27 @@ def deletion_health(*, now: datetime | None = None) -> DeletionHealth:
         interval_source=source,
         last_run_at=last.started_at if last else None,
         last_run_status=last.status if last else "",
+        deleted_days=days,
+        late_purges=late_purges,
+        most_late=most_late,
+        deleted_past_promise=Conversation.objects.filter(
+            rule=Rule.DELETED, deleted_at__lt=now - timedelta(days=days) - interval
+        ).count(),
+        stale_lock=stale_lease(now=now),
     )
 
 
 def log_deletion_health(*, now: datetime | None = None) -> DeletionHealth:
-    """deletion_health(), logged as an ERROR when anything is overdue by more
-    than one schedule interval (the alerting hook)."""
+    """deletion_health(), logged as an ERROR when it is unhealthy: anything
+    overdue by more than one schedule interval, a deleted item removed or
+    still stored after the article's days, a stale run lock (the alerting
+    hook)."""
     health = deletion_health(now=now)
     if not health.healthy:
         logger.error(
-            "deletion health: %s items overdue by more than the schedule interval (%s); "
-            "%s overdue in all, oldest waiting %s",
-            health.overdue_beyond_interval,
-            health.interval,
+            "deletion health: %s; %s overdue in all, oldest waiting %s",
+            "; ".join(health.problems),
             health.overdue_now,
-            health.oldest_overdue,
+            duration_text(health.oldest_overdue) or "-",
         )
     return health

@@ -43,6 +43,16 @@ def _terminate(other: psycopg.Connection, pid: int) -> tuple[str, bool]:
     return state, writing
 
 
+def _server_pid() -> int:
+    """The server backend running this connection's open transaction. Asked
+    of the server, not read from the connection: behind PgBouncer the client
+    connection's pid is the pooler's, and only a transaction stays on one
+    server backend."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
 # The steps of a batch's transaction after which the connection is cut.
 STEPS = {
     "after the claim": "_claim_conversations",  # rows locked, nothing written
@@ -66,9 +76,7 @@ def test_a_connection_terminated_mid_batch_fails_the_run_cleanly_and_the_next_ru
         seen["calls"] += 1
         if seen["calls"] == 2:
             with other_connection() as other:
-                seen["state"], seen["writing"] = _terminate(
-                    other, connection.connection.info.backend_pid
-                )
+                seen["state"], seen["writing"] = _terminate(other, _server_pid())
         return result
 
     monkeypatch.setattr(purge_core, STEPS[step], cut_in_the_second_batch)
