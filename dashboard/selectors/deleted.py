@@ -10,6 +10,8 @@ from dashboard.presentation import (
 )
 from dashboard.selectors.common import KIND_LABELS, PAGE_SIZE, Page, keyset
 from retention.models import DeletionReceipt
+from retention.policy.promises import duration_text, receipt_late_by
+from retention.purge.health import deletion_promise_terms
 from retention.selectors.conversations import owned_conversations
 
 
@@ -25,6 +27,9 @@ class ReceiptRow:
     kind_label: str
     deleted_at: ShownDate | None  # None: removed at its date, not deleted by the user
     purged_at: ShownDate
+    # "removed 15 days after the article's 30 days" when the deletion promise
+    # was broken; empty when on time.
+    late: str = ""
 
 
 def deleted_page(
@@ -53,16 +58,35 @@ def deleted_page(
 def receipt_page(
     *, user: User, now: datetime, cursor: str | None = None, size: int = PAGE_SIZE
 ) -> Page:
-    qs = DeletionReceipt.objects.filter(user=user).only("pk", "kind", "deleted_at", "purged_at")
+    """Deletion receipts, newest first; each says whether it kept the
+    article's deletion promise and, when not, by how long it missed it."""
+    qs = DeletionReceipt.objects.filter(user=user).only(
+        "pk", "kind", "rule", "deleted_at", "purged_at"
+    )
     rows, next_cursor = keyset(qs, "purged_at", cursor, size)
+    days, tolerance = deletion_promise_terms()
     return Page(
         [
             ReceiptRow(
                 KIND_LABELS.get(r.kind, r.kind),
                 shown_date(r.deleted_at, now),
                 shown_date(r.purged_at, now),
+                _late_text(r, days=days, tolerance=tolerance),
             )
             for r in rows
         ],
         next_cursor,
     )
+
+
+def _late_text(receipt: DeletionReceipt, *, days: int, tolerance) -> str:
+    late = receipt_late_by(
+        rule=receipt.rule,
+        deleted_at=receipt.deleted_at,
+        purged_at=receipt.purged_at,
+        deleted_days=days,
+        tolerance=tolerance,
+    )
+    if late is None:
+        return ""
+    return f"removed {duration_text(late)} after the article's {days} days"
