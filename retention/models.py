@@ -268,13 +268,18 @@ class TrainingRunConversation(models.Model):
 
 
 class PolicyDocument(models.Model):
-    """A version of the help article, shipped as data (retention/data/)."""
+    """A version of the help article: shipped as data (retention/data/), or
+    published by a change of the policy settings, stating the new durations
+    (`changes` says what changed; empty for the shipped text)."""
 
     version = models.CharField(max_length=64, unique=True)
     title = models.CharField(max_length=200)
-    source_sha256 = models.CharField(max_length=64, unique=True)
+    # Not unique: settings changed and changed back publish the same text again.
+    source_sha256 = models.CharField(max_length=64, db_index=True)
     text = models.TextField()
     loaded_at = models.DateTimeField(default=timezone.now)
+    effective_at = models.DateTimeField(default=timezone.now)
+    changes = models.TextField(blank=True)
     is_current = models.BooleanField(default=False)
 
     class Meta:
@@ -288,6 +293,25 @@ class PolicyDocument(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} ({self.version})"
+
+
+class PolicyNoticeRead(models.Model):
+    """A user dismissed the notice of a published policy version: the
+    overview stops showing "Our retention policy changed on ..." for it."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DB_CASCADE, related_name="+"
+    )
+    document = models.ForeignKey(PolicyDocument, on_delete=models.DB_CASCADE, related_name="+")
+    read_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "document"], name="policy_notice_read_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} read {self.document_id}"
 
 
 class PolicySection(models.Model):
