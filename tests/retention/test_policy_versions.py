@@ -169,3 +169,18 @@ def test_a_change_that_purges_nothing_needs_no_typed_word(consumer, add_message)
     assert "This change moves 1 deadlines, and 0 items become due at once." in preview
     assert re.search(r"save again to apply it", preview)
     assert admin.post(SETTINGS_URL, form | {"previewed": "not_shared_days=60"}).status_code == 302
+
+
+@pytest.mark.django_db
+def test_dismissing_with_htmx_re_renders_just_the_emptied_notice(consumer):
+    policy_settings_update(changes={"feedback_years": 4}, changed_by=None)
+    version = PolicyDocument.objects.get(is_current=True).version
+    client = Client()
+    client.force_login(consumer)
+
+    response = client.post(f"/policy/notice/{version}/read/", headers={"HX-Request": "true"})
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'id="policy-notice"' in body and "<h1>" not in body
+    assert "Our retention policy changed" not in body
