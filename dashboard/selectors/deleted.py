@@ -1,7 +1,7 @@
 """Deleted conversations awaiting purge and deletion receipts."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from accounts.models import User
 from dashboard.presentation import (
@@ -61,7 +61,7 @@ def receipt_page(
     """Deletion receipts, newest first; each says whether it kept the
     article's deletion promise and, when not, by how long it missed it."""
     qs = DeletionReceipt.objects.filter(user=user).only(
-        "pk", "kind", "rule", "deleted_at", "purged_at"
+        "pk", "kind", "rule", "deleted_at", "retain_until", "purged_at"
     )
     rows, next_cursor = keyset(qs, "purged_at", cursor, size)
     days, tolerance = deletion_promise_terms()
@@ -83,10 +83,14 @@ def _late_text(receipt: DeletionReceipt, *, days: int, tolerance) -> str:
     late = receipt_late_by(
         rule=receipt.rule,
         deleted_at=receipt.deleted_at,
+        retain_until=receipt.retain_until,
         purged_at=receipt.purged_at,
         deleted_days=days,
         tolerance=tolerance,
     )
     if late is None:
         return ""
-    return f"removed {duration_text(late)} after the article's {days} days"
+    # The promise it was late for: its own day's, when deleted_days has since
+    # been shortened (receipt_late_by measures from the later of the two).
+    promised = max(days, round((receipt.retain_until - receipt.deleted_at) / timedelta(days=1)))
+    return f"removed {duration_text(late)} after the article's {promised} days"

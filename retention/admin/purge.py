@@ -42,6 +42,7 @@ class DeletionReceiptAdmin(ReadOnlyAdminMixin, PortalModelAdmin):
             late_by = receipt_late_by(
                 rule=receipt.rule,
                 deleted_at=receipt.deleted_at,
+                retain_until=receipt.retain_until,
                 purged_at=receipt.purged_at,
                 deleted_days=days,
                 tolerance=tolerance,

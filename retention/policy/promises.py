@@ -34,19 +34,22 @@ def receipt_late_by(
     *,
     rule: str,
     deleted_at: datetime | None,
+    retain_until: datetime,
     purged_at: datetime,
     deleted_days: int,
     tolerance: timedelta,
 ) -> timedelta | None:
     """late_by for a deletion receipt: only a conversation purged under the
     `deleted` rule was under the deletion promise (flagged content is kept 2
-    years from the flag, deletion included). Deletion health's SQL
-    (retention.purge.health) is the twin of this."""
-    if rule != "deleted":
+    years from the flag, deletion included). Measured from the later of the
+    promise in force and the receipt's own deadline, so shortening
+    deleted_days does not make removals that kept the deadline of their day
+    late after the fact. Deletion health's SQL (retention.purge.health) is
+    the twin of this."""
+    if rule != "deleted" or deleted_at is None:
         return None
-    return late_by(
-        deleted_at=deleted_at, purged_at=purged_at, deleted_days=deleted_days, tolerance=tolerance
-    )
+    late = purged_at - max(deletion_promise(deleted_at, deleted_days), retain_until)
+    return late if late > tolerance else None
 
 
 _UNITS = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Max
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, Value
+from django.db.models.functions import Least
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
@@ -130,11 +131,23 @@ def _late_deletions(*, now: datetime, days: int, grace: timedelta) -> tuple[int,
         deleted_at__isnull=False,
         purged_at__gte=now - WINDOW,
         purged_at__gt=F("deleted_at") + (promise + grace),
+        # ... and after its own deadline (receipt_late_by: the later of the two).
+        retain_until__lt=F("purged_at") - grace,
     ).aggregate(
         n=Count("pk"),
-        worst=Max(ExpressionWrapper(F("purged_at") - F("deleted_at"), DurationField())),
+        # purged_at - deleted_at - (later of promise and own deadline) + promise
+        worst=Max(
+            Least(
+                ExpressionWrapper(F("purged_at") - F("deleted_at"), DurationField()),
+                ExpressionWrapper(
+                    F("purged_at") - F("retain_until") + Value(promise), DurationField()
+                ),
+            )
+        ),
     )
-    return late["n"], (late["worst"] - promise) if late["worst"] is not None else None
+    if not late["n"]:
+        return 0, None
+    return late["n"], late["worst"] - promise
 
 
 def deletion_health(*, now: datetime | None = None) -> DeletionHealth:

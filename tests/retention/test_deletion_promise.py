@@ -15,6 +15,7 @@ from retention.policy.promises import duration_text, late_by, receipt_late_by
 from retention.purge import deletion_health, purge_due
 from retention.services.conversations import conversations_delete
 from retention.services.holds import legal_hold_place
+from retention.services.policy_settings import policy_settings_update
 from tests.factories import DeletionReceiptFactory
 from tests.support.helpers import make_privacy_admin
 
@@ -53,6 +54,7 @@ def test_a_deletion_is_late_only_past_the_promise_and_one_interval():
         receipt_late_by(
             rule="flagged",
             deleted_at=deleted,
+            retain_until=promise,
             purged_at=promise + 15 * DAY,
             deleted_days=30,
             tolerance=INTERVAL,
@@ -152,3 +154,41 @@ def test_run_pages_show_durations_in_words_and_holds_show_accounts_by_email(cons
     holds = admin.get("/admin/retention/legalhold/").content.decode()
     assert f"Account {consumer.email}" in holds
     assert str(LegalHold.objects.get()) == f"Hold on account {consumer.email}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("shortened", [False, True])
+def test_health_and_receipts_agree_on_late_receipts(consumer, shortened):
+    """The SQL twin (health) and the receipt's own reading agree; removals
+    that kept the deadline of their day are not late after deleted_days is
+    shortened."""
+    now = timezone.now()
+    on_old_deadline = now - 40 * DAY  # deleted 40 days ago, removed on day 30
+    DeletionReceiptFactory(
+        user=consumer,
+        rule="deleted",
+        deleted_at=on_old_deadline,
+        retain_until=on_old_deadline + 30 * DAY,
+        purged_at=on_old_deadline + 30 * DAY + timedelta(minutes=5),
+    )
+    late = now - 50 * DAY  # deleted 50 days ago, removed on day 42
+    DeletionReceiptFactory(
+        user=consumer,
+        rule="deleted",
+        deleted_at=late,
+        retain_until=late + 30 * DAY,
+        purged_at=late + 42 * DAY,
+    )
+    if shortened:
+        policy_settings_update(changes={"deleted_days": 14}, changed_by=None)
+
+    health = deletion_health()
+
+    assert health.late_purges == 1
+    assert abs(health.most_late - 12 * DAY) < timedelta(seconds=1)
+    client = Client()
+    client.force_login(consumer)
+    page = client.get("/deleted/").content.decode()
+    assert page.count("Late: removed") == 1
+    # Late against its own day's promise (30 days), whatever the setting now.
+    assert "Late: removed 12 days after the article&#x27;s 30 days." in page
