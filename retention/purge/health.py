@@ -122,9 +122,12 @@ def deletion_promise_terms() -> tuple[int, timedelta]:
 
 def _late_deletions(*, now: datetime, days: int, grace: timedelta) -> tuple[int, timedelta | None]:
     """Receipts of the last 30 days of conversations the user deleted that
-    were removed after deleted_at + days + grace: how many, and the worst
-    lateness past deleted_at + days. (The rule must be `deleted`: flagged
-    content is kept 2 years from the flag, deletion included.)"""
+    were removed more than `grace` after the later of deleted_at + days and
+    their own retain-until: how many, and the worst lateness (the SQL twin of
+    retention.policy.promises.receipt_late_by). The rule must be `deleted`:
+    flagged content is kept 2 years from the flag, deletion included. (No
+    index on purged_at: a scan of the receipts table after every run; see
+    docs/purge.md.)"""
     promise = timedelta(days=days)
     late = DeletionReceipt.objects.filter(
         rule=Rule.DELETED,
