@@ -130,11 +130,14 @@ def test_the_purge_command_cut_off_inside_a_write_transaction_fails_and_the_next
         with other_connection() as other:
             deadline = time.monotonic() + 60
             while command.poll() is None and time.monotonic() < deadline:
+                # Inside a batch: once the run is recorded (claiming the run
+                # lock's lease is a write transaction too, before the run).
                 row = other.execute(
                     "SELECT pid FROM pg_stat_activity "
                     "WHERE application_name = %s AND backend_xid IS NOT NULL "
-                    "AND state = 'idle in transaction'",
-                    [name],
+                    "AND state = 'idle in transaction' AND EXISTS ("
+                    "  SELECT 1 FROM retention_purgerun WHERE cutoff = %s AND status = 'running')",
+                    [name, cutoff],
                 ).fetchone()
                 if row:
                     _terminate(other, row[0])
