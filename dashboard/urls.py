@@ -21,6 +21,11 @@ urlpatterns = [
     path("deleted/", views.deleted, name="deleted"),
     path("feedback/", views.feedback, name="feedback"),
     path("policy/", views.policy, name="policy"),
+    path(
+        "policy/notice/<str:version>/read/",
+        views.policy_notice_read,
+        name="policy_notice_read",
+    ),
     path("export/", views.export, name="export"),
     path("api/me/conversations", api.conversations, name="api_conversations"),
     path(

@@ -30,6 +30,7 @@ from dashboard.presentation import LAW_CAVEAT
 from retention.selectors.documents import current_article_version
 from retention.services.conversations import ConversationNotFound, conversations_delete_by_id
 from retention.services.conversations import conversations_delete_all as delete_everything
+from retention.services.documents import UnknownPolicyVersion, policy_notice_dismiss
 
 
 def _context(request: HttpRequest, **extra) -> dict:
@@ -75,8 +76,35 @@ def overview(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "dashboard/overview.html",
-        _context(request, overview=selectors.overview(user=request.user, now=now)),
+        _context(
+            request,
+            overview=selectors.overview(user=request.user, now=now),
+            notice=selectors.policy_notice(user=request.user),
+        ),
     )
+
+
+@require_POST
+@portal_login_required
+def policy_notice_read(request: HttpRequest, version: str) -> HttpResponse:
+    """Dismiss the notice of a policy change (recorded per user). A plain form
+    POST redirects to the overview; htmx re-renders the (now empty) notice."""
+    try:
+        policy_notice_dismiss(user=request.user, version=version)
+    except UnknownPolicyVersion:
+        return render(
+            request,
+            "dashboard/error.html",
+            {"title": "Policy version not found", "message": "There is no such policy version."},
+            status=404,
+        )
+    if request.htmx:
+        return render(
+            request,
+            "dashboard/overview.html#notice",
+            _context(request, notice=selectors.policy_notice(user=request.user)),
+        )
+    return redirect("dashboard:overview")
 
 
 def _list_context(request: HttpRequest, form: ConversationFilterForm, **extra) -> dict:
@@ -295,11 +323,16 @@ def feedback(request: HttpRequest) -> HttpResponse:
 @require_GET
 def policy(request: HttpRequest) -> HttpResponse:
     """The whole article, public, one anchor per section: every quote links here."""
-    page = selectors.policy_page()
+    page = selectors.policy_page(now=timezone.now())
     return render(
         request,
         "dashboard/policy.html",
-        {"document": page.document, "sections": page.sections, "caveat": LAW_CAVEAT},
+        {
+            "document": page.document,
+            "sections": page.sections,
+            "versions": page.versions,
+            "caveat": LAW_CAVEAT,
+        },
     )
 
 

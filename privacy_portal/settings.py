@@ -126,6 +126,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+# Behind a transaction-mode pooler (PgBouncer) consecutive transactions of one
+# connection may run on different server sessions, so nothing may live in a
+# session: no server-side cursors (Django's WITH HOLD cursors for .iterator())
+# and no prepared statements (psycopg prepares a query on the server after 5
+# runs; PgBouncer before 1.21 cannot route them). Set it when DATABASE_URL
+# points at such a pooler (docs/purge.md).
+DISABLE_SERVER_SIDE_CURSORS = env.bool("DISABLE_SERVER_SIDE_CURSORS", default=False)
+if DISABLE_SERVER_SIDE_CURSORS and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
 # Third-party apps keep their own id type; ours use BigAutoField (see apps.py).
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 

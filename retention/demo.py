@@ -90,7 +90,7 @@ def seed_demo(*, now: datetime | None = None) -> list[DemoLogin]:
     ).user
 
     # Alice: chats before consent (not shared), consent on 200 days ago
-    # (shared), consent off 20 days ago (stays shared, leaves future runs).
+    # (shared), consent off 40 days ago (stays shared, leaves future runs).
     _chat(alice, "alice-recipes", "Weeknight recipes", [now - 12 * day, now - 10 * day])
     version = current_article_version()
     consent_record(
@@ -117,22 +117,28 @@ def seed_demo(*, now: datetime | None = None) -> list[DemoLogin]:
         allowed=False,
         source="dashboard",
         article_version=version,
-        effective_at=now - 20 * day,
+        effective_at=now - 40 * day,
     )
     _chat(alice, "alice-latest", "Birthday gift ideas", [now - 2 * day, now - day])
+    # Not shared (consent was off), its 30 days passed yesterday: the first
+    # purge run removes it, one day after its date, as the rules say.
+    _chat(alice, "alice-old-list", "Old shopping list", [now - 33 * day, now - 31 * day])
 
-    deleted = _chat(alice, "alice-deleted", "Draft resignation letter", [now - 40 * day])
+    deleted = _chat(alice, "alice-deleted", "Draft resignation letter", [now - 45 * day])
     conversations_delete_by_id(
         user=alice,
         external_ids=[deleted.external_id],
         deleted_at=now - 5 * day,
     )
-    overdue = _chat(alice, "alice-old-deleted", "Old shopping list", [now - 90 * day])
+    # Deleted 29 days ago: removed tomorrow, within the article's 30 days.
+    # (No demo item is deleted longer ago than that: deletion health would
+    # rightly call its removal late.)
+    old_deleted = _chat(alice, "alice-old-deleted", "Old to-do list", [now - 90 * day])
     conversations_delete_by_id(
         user=alice,
-        external_ids=[overdue.external_id],
-        deleted_at=now - 45 * day,
-    )  # due: the first purge run removes it
+        external_ids=[old_deleted.external_id],
+        deleted_at=now - 29 * day,
+    )
 
     flagged = _chat(alice, "alice-flagged", "Question about chemicals", [now - 30 * day])
     conversation_flag(

@@ -236,7 +236,7 @@ class LegalHold(models.Model):
     def __str__(self) -> str:
         if self.scope == self.Scope.CONVERSATION:
             return f"Hold on conversation {self.conversation_external_id}"
-        return f"Hold on account {self.user_id}"
+        return f"Hold on account {self.user.email}"
 
     @property
     def is_active(self) -> bool:
@@ -281,13 +281,18 @@ class TrainingRunConversation(models.Model):
 
 
 class PolicyDocument(models.Model):
-    """A version of the help article, shipped as data (retention/data/)."""
+    """A version of the help article: shipped as data (retention/data/), or
+    published by a change of the policy settings, stating the new durations
+    (`changes` says what changed; empty for the shipped text)."""
 
     version = models.CharField(max_length=64, unique=True)
     title = models.CharField(max_length=200)
-    source_sha256 = models.CharField(max_length=64, unique=True)
+    # Not unique: settings changed and changed back publish the same text again.
+    source_sha256 = models.CharField(max_length=64, db_index=True)
     text = models.TextField()
     loaded_at = models.DateTimeField(default=timezone.now)
+    effective_at = models.DateTimeField(default=timezone.now)
+    changes = models.TextField(blank=True)
     is_current = models.BooleanField(default=False)
 
     class Meta:
@@ -301,6 +306,25 @@ class PolicyDocument(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} ({self.version})"
+
+
+class PolicyNoticeRead(models.Model):
+    """A user dismissed the notice of a published policy version: the
+    overview stops showing "Our retention policy changed on ..." for it."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DB_CASCADE, related_name="+"
+    )
+    document = models.ForeignKey(PolicyDocument, on_delete=models.DB_CASCADE, related_name="+")
+    read_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "document"], name="policy_notice_read_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} read {self.document_id}"
 
 
 class PolicySection(models.Model):
@@ -449,14 +473,17 @@ class PurgeRun(models.Model):
 
 
 class PurgeLock(models.Model):
-    """A lease that lets one purge run at a time on databases without advisory
-    locks (SQLite). Claimed by an atomic UPDATE ... WHERE locked_until < now,
-    renewed after each batch, released in a finally; a crashed holder's lease
-    simply runs out. PostgreSQL uses pg_try_advisory_lock instead."""
+    """A lease that lets one purge run at a time, on every database (nothing
+    lives in a database session, so it works behind PgBouncer). Claimed by an
+    atomic UPDATE ... WHERE locked_until < now, renewed after each batch,
+    released in a finally; a crashed holder's lease simply runs out."""
 
     name = models.CharField(max_length=64, primary_key=True)
     holder = models.CharField(max_length=64, blank=True)
     locked_until = models.DateTimeField()
+    # When the current holder claimed it: deletion health reports a lease held
+    # longer than a run may live.
+    acquired_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.name

@@ -15,7 +15,7 @@ from dashboard.selectors.conversations import conversation_detail, conversation_
 from dashboard.selectors.deleted import deleted_page, receipt_page
 from dashboard.selectors.feedback import feedback_page
 from dashboard.selectors.overview import consent_state, overview
-from dashboard.selectors.policy import policy_page
+from dashboard.selectors.policy import policy_notice, policy_page
 
 __all__ = [
     "api_conversation_page",
@@ -28,6 +28,7 @@ __all__ = [
     "deleted_page",
     "feedback_page",
     "overview",
+    "policy_notice",
     "policy_page",
     "receipt_page",
 ]

@@ -1,7 +1,7 @@
 """Deleted conversations awaiting purge and deletion receipts."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from accounts.models import User
 from connected.selectors import erasure_confirmations
@@ -12,6 +12,8 @@ from dashboard.presentation import (
 )
 from dashboard.selectors.common import KIND_LABELS, PAGE_SIZE, Page, keyset
 from retention.models import DeletionReceipt
+from retention.policy.promises import duration_text, receipt_late_by
+from retention.purge.health import deletion_promise_terms
 from retention.selectors.conversations import owned_conversations
 
 
@@ -28,6 +30,9 @@ class ReceiptRow:
     deleted_at: ShownDate | None  # None: removed at its date, not deleted by the user
     purged_at: ShownDate
     erasure: str  # "Erased from the portal on ...; confirmed by ...; waiting for ..."
+    # "removed 15 days after the article's 30 days" when the deletion promise
+    # was broken; empty when on time.
+    late: str = ""
 
 
 def deleted_page(
@@ -56,12 +61,14 @@ def deleted_page(
 def receipt_page(
     *, user: User, now: datetime, cursor: str | None = None, size: int = PAGE_SIZE
 ) -> Page:
-    """Receipts of purged conversations, each with what the connected
-    systems that must confirm the erasure have confirmed."""
+    """Deletion receipts, newest first; each says whether it kept the
+    article's deletion promise (and, when not, by how long it missed it) and
+    what the connected systems that must confirm the erasure confirmed."""
     qs = DeletionReceipt.objects.filter(user=user).only(
-        "pk", "kind", "deleted_at", "purged_at", "conversation_external_id"
+        "pk", "kind", "rule", "deleted_at", "retain_until", "purged_at", "conversation_external_id"
     )
     rows, next_cursor = keyset(qs, "purged_at", cursor, size)
+    days, tolerance = deletion_promise_terms()
     confirmations = erasure_confirmations(
         account=user.external_id or "", conversations=[r.conversation_external_id for r in rows]
     )
@@ -78,8 +85,26 @@ def receipt_page(
                         for system in confirmations.get(r.conversation_external_id, ())
                     ],
                 ),
+                _late_text(r, days=days, tolerance=tolerance),
             )
             for r in rows
         ],
         next_cursor,
     )
+
+
+def _late_text(receipt: DeletionReceipt, *, days: int, tolerance) -> str:
+    late = receipt_late_by(
+        rule=receipt.rule,
+        deleted_at=receipt.deleted_at,
+        retain_until=receipt.retain_until,
+        purged_at=receipt.purged_at,
+        deleted_days=days,
+        tolerance=tolerance,
+    )
+    if late is None:
+        return ""
+    # The promise it was late for: its own day's, when deleted_days has since
+    # been shortened (receipt_late_by measures from the later of the two).
+    promised = max(days, round((receipt.retain_until - receipt.deleted_at) / timedelta(days=1)))
+    return f"removed {duration_text(late)} after the article's {promised} days"

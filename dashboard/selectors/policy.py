@@ -1,13 +1,16 @@
-"""The policy page: the current article, section by section."""
+"""The policy page: the current article, section by section, and its
+version history; the overview's notice of a policy change."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import NamedTuple
 
 from django.utils.safestring import SafeString
 
-from dashboard.presentation import render_article_body
+from accounts.models import User
+from dashboard.presentation import ShownDate, date_text, render_article_body, shown_date
 from retention.models import PolicyDocument
-from retention.selectors.documents import current_document
+from retention.selectors.documents import current_document, policy_notice_for, policy_versions
 
 
 class PolicySectionShown(NamedTuple):
@@ -17,16 +20,24 @@ class PolicySectionShown(NamedTuple):
     body: SafeString
 
 
+class PolicyVersionShown(NamedTuple):
+    version: str
+    effective_at: ShownDate
+    changes: str  # empty: the article as shipped
+    is_current: bool
+
+
 @dataclass(frozen=True)
 class PolicyPage:
     document: PolicyDocument | None
     sections: list[PolicySectionShown]
+    versions: list[PolicyVersionShown]
 
 
-def policy_page() -> PolicyPage:
+def policy_page(*, now: datetime) -> PolicyPage:
     document = current_document()
     if document is None:
-        return PolicyPage(None, [])
+        return PolicyPage(None, [], [])
     return PolicyPage(
         document,
         [
@@ -35,4 +46,25 @@ def policy_page() -> PolicyPage:
             )
             for s in document.sections.all()  # prefetched, in position order
         ],
+        [
+            PolicyVersionShown(v.version, shown_date(v.effective_at, now), v.changes, v.is_current)
+            for v in policy_versions()
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class PolicyNotice:
+    version: str
+    text: str  # "Our retention policy changed on 3 December 2026: ..."
+
+
+def policy_notice(*, user: User) -> PolicyNotice | None:
+    """The notice of the latest policy change the user has not dismissed."""
+    document = policy_notice_for(user=user)
+    if document is None:
+        return None
+    return PolicyNotice(
+        document.version,
+        f"Our retention policy changed on {date_text(document.effective_at)}: {document.changes}.",
     )

@@ -157,7 +157,7 @@ class LegalHoldAdmin(PortalModelAdmin):
 
     exact_search_fields = ("conversation_external_id",)
     list_display = (
-        "__str__",
+        "held",
         "user",
         "scope",
         "placed_at",
@@ -170,6 +170,13 @@ class LegalHoldAdmin(PortalModelAdmin):
     raw_id_fields = ("user", "conversation", "placed_by", "released_by")
     ordering = ("-id",)
     actions = ["release_holds"]
+
+    @admin.display(description="Hold on", ordering="user__email")
+    def held(self, hold) -> str:
+        """The account by its email (never its database id)."""
+        if hold.scope == LegalHold.Scope.CONVERSATION:
+            return f"Conversation {hold.conversation_external_id} of {hold.user.email}"
+        return f"Account {hold.user.email}"
 
     def has_add_permission(self, request):
         return False

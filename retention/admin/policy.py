@@ -4,8 +4,10 @@ training runs that used conversations."""
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Count
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
@@ -17,7 +19,9 @@ from retention.models import (
     TrainingRun,
     TrainingRunConversation,
 )
+from retention.policy import Durations
 from retention.selectors.settings import DURATION_FIELDS, policy_setting_changes
+from retention.services.deadlines import deadline_change_preview
 from retention.services.policy_settings import policy_settings_update
 from staff.admin_tools import PortalModelAdmin, ReadOnlyAdminMixin
 
@@ -63,7 +67,23 @@ class PolicySectionAdmin(ReadOnlyAdminMixin, PortalModelAdmin):
     ordering = ("document", "position")
 
 
+CONFIRM_WORD = "purge"
+
+
 class PolicySettingsForm(forms.ModelForm):
+    """The durations, saved in two steps: the first save shows what the
+    change would do (deadlines that move, items that become due at once,
+    counted in SQL, nothing written); saving the same change again applies
+    it, and when anything would be purged at the next run only with the word
+    "purge" typed in `confirm`."""
+
+    confirm = forms.CharField(
+        required=False,
+        label="Confirmation",
+        help_text=f'Type "{CONFIRM_WORD}" when the change makes anything due at once.',
+    )
+    previewed = forms.CharField(required=False, widget=forms.HiddenInput)
+
     class Meta:
         model = PolicySettings
         fields = DURATION_FIELDS
@@ -77,18 +97,51 @@ class PolicySettingsForm(forms.ModelForm):
             field.validators += [MinValueValidator(1), MaxValueValidator(36600)]
             field.widget.attrs.update(min=1, max=36600)
 
+    def clean(self):
+        cleaned = super().clean()
+        changed = sorted(name for name in DURATION_FIELDS if name in self.changed_data)
+        if self.errors or not changed:
+            return cleaned
+        preview = deadline_change_preview(
+            durations=Durations(**{name: cleaned[name] for name in DURATION_FIELDS}),
+            now=timezone.now(),
+        )
+        counts = (
+            f"This change moves {preview.moved} deadlines, and {preview.due_at_once} items "
+            "become due at once" + (": the next purge run removes them." if preview.purges else ".")
+        )
+        fingerprint = ",".join(f"{name}={cleaned[name]}" for name in changed)
+        if cleaned.get("previewed") != fingerprint:
+            # The first save of this change only shows what it would do.
+            self.data = self.data.copy()
+            self.data["previewed"] = fingerprint
+            then = (
+                f'type "{CONFIRM_WORD}" below and save again to apply it'
+                if preview.purges
+                else "save again to apply it"
+            )
+            raise ValidationError(f"{counts} Nothing is saved yet: {then}.")
+        if preview.purges and cleaned.get("confirm", "").strip().lower() != CONFIRM_WORD:
+            raise ValidationError(
+                f'{counts} Type "{CONFIRM_WORD}" below to confirm, then save again.'
+            )
+        return cleaned
+
 
 @admin.register(PolicySettings)
 class PolicySettingsAdmin(PortalModelAdmin):
-    """The durations of the rules. Saving goes through policy_settings_update:
-    each change is recorded (who, when, old, new) and every stored deadline is
-    recomputed in bulk SQL. The history is shown on the page."""
+    """The durations of the rules. A change is previewed first, and confirmed
+    by typing "purge" when it would purge anything (PolicySettingsForm).
+    Saving goes through policy_settings_update: each change is recorded (who,
+    when, old, new), every stored deadline is recomputed in bulk SQL and a new
+    version of the article is published. The history is shown on the page."""
 
     form = PolicySettingsForm
     account_lookup = None
     list_display = ("__str__", *DURATION_FIELDS, "updated_at")
     fieldsets = (
         ("Durations", {"fields": DURATION_FIELDS}),
+        ("Confirm the change", {"fields": ("confirm", "previewed")}),
         ("History", {"fields": ("updated_at", "change_history")}),
     )
     readonly_fields = ("updated_at", "change_history")

@@ -8,7 +8,9 @@ from django.urls import path
 
 from accounts.roles import is_privacy_admin
 from retention.models import DeletionReceipt, PurgeRun, PurgeStatistic
+from retention.policy.promises import duration_text, receipt_late_by
 from retention.purge import deletion_health, purge_due
+from retention.purge.health import deletion_promise_terms
 from retention.tasks import enforce_retention
 from staff.admin_tools import PortalModelAdmin, ReadOnlyAdminMixin
 
@@ -30,6 +32,24 @@ class DeletionReceiptAdmin(ReadOnlyAdminMixin, PortalModelAdmin):
     list_select_related = ("user",)
     raw_id_fields = ("user",)
     ordering = ("-sequence",)
+
+    def get_list_display(self, request):
+        # The terms are read once per page, not once per row.
+        days, tolerance = deletion_promise_terms()
+
+        @admin.display(description=f"Late (past the article's {days} days)")
+        def late(receipt) -> str:
+            late_by = receipt_late_by(
+                rule=receipt.rule,
+                deleted_at=receipt.deleted_at,
+                retain_until=receipt.retain_until,
+                purged_at=receipt.purged_at,
+                deleted_days=days,
+                tolerance=tolerance,
+            )
+            return f"late by {duration_text(late_by)}" if late_by else "-"
+
+        return (*self.list_display, late)
 
 
 @admin.register(PurgeStatistic)
@@ -60,10 +80,21 @@ class PurgeRunAdmin(ReadOnlyAdminMixin, PortalModelAdmin):
         "messages_purged",
         "scores_purged",
         "feedback_purged",
-        "max_delay_seconds",
+        "took",
+        "max_delay",
     )
     list_filter = ("status",)
     ordering = ("-started_at",)
+
+    @admin.display(description="Took")
+    def took(self, run) -> str:
+        if run.finished_at is None:
+            return "-"
+        return duration_text(run.finished_at - run.started_at)
+
+    @admin.display(description="Largest delay past retain-until", ordering="max_delay_seconds")
+    def max_delay(self, run) -> str:
+        return duration_text(run.max_delay_seconds)
 
     def changelist_view(self, request, extra_context=None):
         context = {**(extra_context or {}), "health": deletion_health()}

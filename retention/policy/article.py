@@ -4,12 +4,20 @@ every sentence to the behaviour it promises (or marks it general information).
 The article ships verbatim in retention/data/help-article.md. A test fails when
 a sentence of it is not in SENTENCE_MAP, or when the map quotes a sentence the
 article no longer has, so the product cannot drift from what it promises.
+
+The durations it states ("30 days", "5 years", ...) are the defaults of the
+policy settings that privacy admins edit. DURATION_PHRASES ties each duration
+phrase of each sentence to its settings field, and `render_sentence` /
+`render_article_text` state the values in force, so the article shown to
+users (the policy page, every quote, /api/me/) is always true. A test fails
+when a duration phrase of the article is not mapped.
 """
 
 import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Protocol
 
 from django.utils.text import slugify
 
@@ -69,6 +77,86 @@ SENTENCE_MAP: dict[str, str] = {
     "For more information about our privacy practices, please see our Trust Center and Privacy "
     "Policy.": "general",
 }
+
+# Every duration the article states, per sentence: (the phrase as shipped,
+# the settings field whose value it states, the unit). The shipped phrase is
+# the field's default; render_sentence states the value in force instead.
+DURATION_PHRASES: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "If you allow us to use your chats or coding sessions to improve Claude, we will retain your "
+    "data for up to 5 years.": (("5 years", "shared_training_years", "year"),),
+    "If you choose not to allow us to use your chats and coding sessions to improve Claude, your "
+    "chats will be retained in our back-end storage systems for up to 30 days.": (
+        ("30 days", "not_shared_days", "day"),
+    ),
+    "Deleted from our back-end storage systems within 30 days": (
+        ("30 days", "deleted_days", "day"),
+    ),
+    "We retain inputs and outputs for up to 2 years and trust and safety classification scores "
+    "for up to 7 years if your chat or session is flagged by our trust and safety classifiers as "
+    "violating our Usage Policy.": (
+        ("2 years", "flagged_content_years", "year"),
+        ("7 years", "flagged_scores_years", "year"),
+    ),
+    "Where you have provided feedback to us (e.g. by submitting feedback through our thumbs "
+    "up/down button or sent bug reports), we retain data associated with that submission for 5 "
+    "years.": (("5 years", "feedback_years", "year"),),
+}
+
+# A duration phrase anywhere in the article (what the mapping test looks for).
+DURATION_PATTERN = re.compile(r"\b\d+\s+(?:day|week|month|year)s?\b")
+
+
+class HasDurations(Protocol):
+    """retention.policy.Durations (or a settings row): the values in force."""
+
+    not_shared_days: int
+    shared_training_years: int
+    deleted_days: int
+    flagged_content_years: int
+    flagged_scores_years: int
+    feedback_years: int
+
+
+def amount_text(n: int, unit: str) -> str:
+    return f"{n} {unit}" if n == 1 else f"{n} {unit}s"
+
+
+# What each setting's duration is, in the words of a change notice.
+_CHANGE_WORDS = {
+    "not_shared_days": "chats not shared for model training are kept up to",
+    "shared_training_years": "chats shared for model training are kept up to",
+    "deleted_days": "deleted chats are removed from our systems within",
+    "flagged_content_years": "flagged chats are kept up to",
+    "flagged_scores_years": "trust and safety classification scores are kept up to",
+    "feedback_years": "feedback is kept for",
+}
+_UNIT_OF = {field: unit for phrases in DURATION_PHRASES.values() for _, field, unit in phrases}
+
+
+def change_text(field: str, old: int, new: int) -> str:
+    """One setting change in the words of the article: "deleted chats are
+    removed from our systems within 14 days (was 30 days)"."""
+    unit = _UNIT_OF[field]
+    return f"{_CHANGE_WORDS[field]} {amount_text(new, unit)} (was {amount_text(old, unit)})"
+
+
+def render_sentence(text: str, durations: HasDurations | None) -> str:
+    """The sentence stating the durations in force (as shipped when None)."""
+    if durations is None:
+        return text
+    for phrase, field, unit in DURATION_PHRASES.get(text, ()):
+        text = text.replace(phrase, amount_text(getattr(durations, field), unit))
+    return text
+
+
+def render_article_text(text: str, durations: HasDurations | None) -> str:
+    """The whole article's markdown with every mapped sentence stating the
+    durations in force. Each mapped sentence stands verbatim on one line of
+    the shipped text (a test holds that)."""
+    for sentence in DURATION_PHRASES:
+        text = text.replace(sentence, render_sentence(sentence, durations))
+    return text
+
 
 # Split after . ! ? or : followed by a capital, but not inside "e.g." / "i.e.".
 _SENTENCE_BREAK = re.compile(r"(?<!e\.g\.)(?<!i\.e\.)(?<=[.!?:])\s+(?=[A-Z\u201c\"])")
@@ -145,8 +233,14 @@ ARTICLE = shipped_article()
 
 
 @cache
-def quotes_for(topic: str) -> tuple[Quote, ...]:
-    """The article's own sentences for a rule or behaviour, in article order."""
+def quotes_for(topic: str, durations: HasDurations | None = None) -> tuple[Quote, ...]:
+    """The article's own sentences for a rule or behaviour, in article order,
+    stating the durations in force (`durations`; as shipped when None).
+    `durations` must be hashable (retention.policy.Durations is)."""
     if topic not in TOPICS:
         raise ValueError(f"unknown topic {topic!r}")
-    return tuple(q for q in ARTICLE.sentences() if SENTENCE_MAP.get(q.text) == topic)
+    return tuple(
+        Quote(q.section, render_sentence(q.text, durations))
+        for q in ARTICLE.sentences()
+        if SENTENCE_MAP.get(q.text) == topic
+    )

@@ -72,11 +72,16 @@ def _training_quotes(facts: ConversationFacts) -> tuple[Quote, ...]:
     return ()
 
 
+def _quotes(topic: str, durations: Durations) -> tuple[Quote, ...]:
+    """The article's sentences for `topic`, stating the durations in force."""
+    return quotes_for(topic, durations)
+
+
 def decide_conversation(
     facts: ConversationFacts, durations: Durations = Durations()
 ) -> RetentionDecision:
     if facts.is_commercial:
-        return RetentionDecision(COMMERCIAL, None, None, False, quotes_for(COMMERCIAL))
+        return RetentionDecision(COMMERCIAL, None, None, False, _quotes(COMMERCIAL, durations))
 
     future_training = facts.shared_for_training and facts.deleted_at is None and facts.consent_now
     scores_until = (
@@ -91,7 +96,7 @@ def decide_conversation(
             add_years(facts.flagged_at, durations.flagged_content_years),
             scores_until,
             future_training,
-            quotes_for(FLAGGED) + (quotes_for(DELETED) if facts.deleted_at else ()),
+            _quotes(FLAGGED, durations) + (_quotes(DELETED, durations) if facts.deleted_at else ()),
         )
     elif facts.deleted_at is not None:
         decision = RetentionDecision(
@@ -99,7 +104,7 @@ def decide_conversation(
             min(base_until, add_days(facts.deleted_at, durations.deleted_days)),
             None,
             False,
-            quotes_for(DELETED) + quotes_for(base_rule),
+            _quotes(DELETED, durations) + _quotes(base_rule, durations),
         )
     else:
         decision = RetentionDecision(
@@ -107,7 +112,7 @@ def decide_conversation(
             base_until,
             None,
             future_training,
-            quotes_for(base_rule) + _training_quotes(facts),
+            _quotes(base_rule, durations) + _training_quotes(facts),
         )
 
     if facts.on_hold:
@@ -116,7 +121,7 @@ def decide_conversation(
             None,
             None,
             decision.future_training,
-            quotes_for(LEGAL_HOLD),
+            _quotes(LEGAL_HOLD, durations),
             masked=decision,
         )
     return decision
@@ -139,7 +144,7 @@ class FeedbackDecision:
 def decide_feedback(facts: FeedbackFacts, durations: Durations = Durations()) -> FeedbackDecision:
     public = add_years(facts.submitted_at, durations.feedback_years)
     effective = None if (facts.is_commercial or facts.on_hold) else public
-    return FeedbackDecision(effective, public, quotes_for("feedback"))
+    return FeedbackDecision(effective, public, _quotes("feedback", durations))
 
 
 __all__ = [

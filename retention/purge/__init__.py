@@ -14,8 +14,9 @@ conversations with set-based SQL, and writes one hash-chained deletion receipt
 per conversation plus de-identified statistics in that same transaction: if
 the batch fails, nothing of it happened, receipts included. A crashed or
 interrupted run is therefore safe to re-run: the next run simply finds what is
-still due. One scheduled run at a time (an advisory lock on PostgreSQL, a
-lease row on SQLite); an overlapping run ends at once, successfully.
+still due. One scheduled run at a time (a lease row, claimed and released in
+short transactions, so it works behind PgBouncer); an overlapping run ends at
+once, successfully.
 """
 
 from retention.purge.core import (

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from accounts.selectors import account_external_ids
@@ -553,9 +553,9 @@ def _locked_run(
         except BaseException as exc:
             # Committed batches stay committed (with their receipts); the one
             # that failed rolled back whole. Record what was done, then fail.
-            _fill(report, total)
-            _finish(run, report, PurgeRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
             logger.exception("purge run %s failed after %s batches", run.pk, report.batches)
+            _fill(report, total)
+            _record_failure(run, report, exc)
             raise
         _fill(report, total)
         _finish(run, report, PurgeRun.Status.SUCCEEDED)
@@ -570,6 +570,20 @@ def _locked_run(
     )
     log_deletion_health()
     return report
+
+
+def _record_failure(run: PurgeRun, report: PurgeReport, exc: BaseException) -> None:
+    """Mark the run failed. The connection whose server session was cut may
+    be unusable for it: directly on PostgreSQL it is closed, but behind
+    PgBouncer the client connection outlives its server session and can be
+    out of step with it (psycopg: "received 2 results from command
+    'COMMIT'"). Then a fresh connection records the failure."""
+    error = f"{type(exc).__name__}: {exc}"
+    try:
+        _finish(run, report, PurgeRun.Status.FAILED, error=error)
+    except DatabaseError:
+        connection.close()
+        _finish(run, report, PurgeRun.Status.FAILED, error=error)
 
 
 def _skipped(cutoff: datetime) -> PurgeReport:

@@ -1,16 +1,26 @@
-"""One scheduled purge run at a time.
+"""One scheduled purge run at a time: a lease row, on every database.
 
-PostgreSQL: a session-level advisory lock on a dedicated key, tried (never
-waited for) and released in a finally; if the process dies the session ends
-and PostgreSQL drops the lock. SQLite: a lease row claimed with one atomic
-UPDATE ... WHERE locked_until < now, renewed after each batch, released in a
-finally; a dead holder's lease runs out. Both work across processes.
+The lease (`retention.models.PurgeLock`) is claimed with one atomic
+UPDATE ... WHERE locked_until < now, renewed after each batch and released in
+a finally, each in its own short transaction. Nothing is held by a database
+session between statements, so the lock works behind a transaction-mode
+pooler (PgBouncer): the session-level advisory lock used before stayed held
+by whichever pooled server connection had taken it, and every later run was
+skipped for good. A holder that dies leaves its lease to run out
+(RETENTION_PURGE_LEASE_SECONDS, by default CELERY_TASK_TIME_LIMIT + 60 s, so
+a crash delays at most one scheduled run); deletion health reports a lease
+still held past its expiry or for longer than a run may live.
+
+The lock only saves duplicate work: two runs at once would still claim
+disjoint rows (SKIP LOCKED), so a lease that lapses under a very slow batch
+is harmless.
 """
 
 import logging
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -18,17 +28,18 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from retention.models import PurgeLock
-from retention.purge.sql import is_postgresql
 
 logger = logging.getLogger(__name__)
 
-RUN_LOCK_KEY = 7_310_421_000
 LEASE_NAME = "retention.purge"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TABLE = PurgeLock._meta.db_table
 
 
-def _lease_length() -> timedelta:
+def lease_length() -> timedelta:
+    # RETENTION_PURGE_LEASE_SECONDS (default: longer than a task may live, so
+    # a live run never loses its lease between two renewals; short enough
+    # that a crash blocks the schedule for at most one interval).
     return timedelta(seconds=settings.RETENTION_PURGE_LEASE_SECONDS)
 
 
@@ -38,31 +49,27 @@ class RunLock:
         self._token = uuid.uuid4().hex
 
     def acquire(self) -> bool:
-        if is_postgresql():
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_try_advisory_lock(%s)", [RUN_LOCK_KEY])
-                self.acquired = bool(cursor.fetchone()[0])
-            return self.acquired
         now = timezone.now()
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {_TABLE} (name, holder, locked_until) VALUES (%s, '', %s) "
-                "ON CONFLICT (name) DO NOTHING",
+                f"INSERT INTO {_TABLE} (name, holder, locked_until, acquired_at) "
+                "VALUES (%s, '', %s, NULL) ON CONFLICT (name) DO NOTHING",
                 [LEASE_NAME, _EPOCH],
             )
             cursor.execute(
-                f"UPDATE {_TABLE} SET holder = %s, locked_until = %s "
+                f"UPDATE {_TABLE} SET holder = %s, locked_until = %s, acquired_at = %s "
                 "WHERE name = %s AND locked_until < %s",
-                [self._token, now + _lease_length(), LEASE_NAME, now],
+                [self._token, now + lease_length(), now, LEASE_NAME, now],
             )
             self.acquired = cursor.rowcount == 1
         return self.acquired
 
     def renew(self) -> None:
-        if not self.acquired or is_postgresql():
+        if not self.acquired:
             return
+        # Called from the batch threads too: each has its own connection.
         PurgeLock.objects.filter(name=LEASE_NAME, holder=self._token).update(
-            locked_until=timezone.now() + _lease_length()
+            locked_until=timezone.now() + lease_length()
         )
 
     def release(self) -> None:
@@ -70,16 +77,11 @@ class RunLock:
             return
         self.acquired = False
         try:
-            if is_postgresql():
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_advisory_unlock(%s)", [RUN_LOCK_KEY])
-            else:
-                PurgeLock.objects.filter(name=LEASE_NAME, holder=self._token).update(
-                    locked_until=_EPOCH, holder=""
-                )
+            PurgeLock.objects.filter(name=LEASE_NAME, holder=self._token).update(
+                locked_until=_EPOCH, holder="", acquired_at=None
+            )
         except DatabaseError:
-            # A lost connection took a PostgreSQL lock with it; a SQLite lease
-            # runs out by itself. Neither needs more than a note.
+            # A lost connection: the lease runs out by itself.
             logger.warning("purge run lock could not be released explicitly", exc_info=True)
 
 
@@ -91,3 +93,29 @@ def run_lock() -> Iterator[RunLock]:
         yield lock
     finally:
         lock.release()
+
+
+@dataclass(frozen=True)
+class StaleLease:
+    holder: str
+    acquired_at: datetime | None
+    locked_until: datetime
+    reason: str
+
+
+def stale_lease(*, now: datetime) -> StaleLease | None:
+    """The run lock when it is held but cannot belong to a healthy run: its
+    lease ran out without being released (the holder died), or it was taken
+    longer ago than Celery's hard time limit lets a task live (a run that
+    hangs, or one started by hand that never ends). None otherwise."""
+    lease = PurgeLock.objects.filter(name=LEASE_NAME).exclude(holder="").first()
+    if lease is None:
+        return None
+    limit = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    if lease.locked_until < now:
+        reason = "expired without being released (the run holding it stopped)"
+    elif lease.acquired_at is not None and lease.acquired_at < now - limit:
+        reason = f"held for longer than a run may live ({limit})"
+    else:
+        return None
+    return StaleLease(lease.holder, lease.acquired_at, lease.locked_until, reason)

@@ -1,12 +1,15 @@
-"""Changes to the policy durations: recorded, then every deadline rewritten."""
+"""Changes to the policy durations: recorded, every deadline rewritten, and a
+new version of the article published stating the new values."""
 
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
 from retention.models import PolicySettingChange, PolicySettings
-from retention.selectors.settings import DURATION_FIELDS
+from retention.policy.article import change_text
+from retention.selectors.settings import DURATION_FIELDS, policy_durations
 from retention.services.deadlines import refresh_all_deadlines
+from retention.services.documents import policy_document_publish
 
 
 class SettingsError(ValueError):
@@ -18,7 +21,8 @@ def policy_settings_update(
     *, changes: dict[str, int], changed_by: User | None
 ) -> list[PolicySettingChange]:
     """Apply new durations. Each changed value is recorded (who, when, old,
-    new) and all stored deadlines are recomputed in bulk SQL."""
+    new), all stored deadlines are recomputed in bulk SQL, and a new version
+    of the article is published, stating the new values and what changed."""
     unknown = set(changes) - set(DURATION_FIELDS)
     if unknown:
         raise SettingsError(f"Unknown setting(s): {', '.join(sorted(unknown))}.")
@@ -40,4 +44,9 @@ def policy_settings_update(
         row.updated_at = timezone.now()
         row.save()
         refresh_all_deadlines()
+        policy_document_publish(
+            durations=policy_durations(),
+            changes="; ".join(change_text(c.field, c.old_value, c.new_value) for c in recorded),
+            effective_at=row.updated_at,
+        )
     return recorded

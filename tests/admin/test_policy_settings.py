@@ -16,7 +16,8 @@ URL = "/admin/retention/policysettings/1/change/"
 
 def _form(**overrides):
     row = PolicySettings.objects.get(pk=1)
-    return {name: overrides.get(name, getattr(row, name)) for name in DURATION_FIELDS}
+    form = {name: overrides.pop(name, getattr(row, name)) for name in DURATION_FIELDS}
+    return {**form, **overrides}
 
 
 def test_changing_a_duration_records_it_and_recomputes_deadlines(admin_client, privacy_admin):
@@ -25,7 +26,12 @@ def test_changing_a_duration_records_it_and_recomputes_deadlines(admin_client, p
     conversation = Conversation.objects.get(user=owner)
     assert conversation.retain_until == conversation.last_activity_at + timedelta(days=30)
 
-    response = admin_client.post(URL, _form(not_shared_days=45))
+    # The first save only previews (nothing due at once: 45 days from a fresh chat).
+    preview = admin_client.post(URL, _form(not_shared_days=45))
+    assert preview.status_code == 200
+    assert b"This change moves 1 deadlines, and 0 items become due at once." in preview.content
+    assert not PolicySettingChange.objects.exists()
+    response = admin_client.post(URL, _form(not_shared_days=45, previewed="not_shared_days=45"))
     assert response.status_code == 302
 
     change = PolicySettingChange.objects.get()

@@ -7,7 +7,9 @@ from django.db import connection
 
 def other_connection(*, autocommit: bool = True) -> psycopg.Connection:
     """Autocommit by default: pg_stat_activity is read once per transaction,
-    so a watcher inside one would never see a change."""
+    so a watcher inside one would never see a change. Never a prepared
+    statement (a watcher repeats its query): behind PgBouncer in transaction
+    mode the next run may land on a server session that never prepared it."""
     s = connection.settings_dict
     return psycopg.connect(
         dbname=s["NAME"],
@@ -16,4 +18,5 @@ def other_connection(*, autocommit: bool = True) -> psycopg.Connection:
         port=s["PORT"] or 5432,
         password=s["PASSWORD"] or None,
         autocommit=autocommit,
+        prepare_threshold=None,
     )

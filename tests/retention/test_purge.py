@@ -2,6 +2,7 @@
 
 import ast
 import itertools
+import os
 import signal
 import threading
 from datetime import timedelta
@@ -32,7 +33,7 @@ from retention.purge import (
     verify_receipt_chain,
 )
 from retention.purge import core as purge_core
-from retention.purge.locks import LEASE_NAME, RUN_LOCK_KEY
+from retention.purge.locks import LEASE_NAME
 from retention.services.conversations import (
     conversation_flag,
     conversations_delete,
@@ -381,27 +382,6 @@ def test_a_run_left_running_by_a_dead_process_is_closed_by_the_next_run(db, sett
 
 def _hold_run_lock_elsewhere():
     """Take the run lock as another process would; returns a release function."""
-    if connection.vendor == "postgresql":
-        import psycopg
-
-        s = connection.settings_dict
-        other = psycopg.connect(
-            dbname=s["NAME"],
-            user=s["USER"],
-            host=s["HOST"],
-            port=s["PORT"] or 5432,
-            password=s["PASSWORD"] or None,
-            autocommit=True,
-        )
-        other.execute("SELECT pg_advisory_lock(%s)", [RUN_LOCK_KEY])
-
-        def release():
-            # Unlock before closing: the server ends a closed session a moment
-            # later, and the next run must not race that.
-            other.execute("SELECT pg_advisory_unlock(%s)", [RUN_LOCK_KEY])
-            other.close()
-
-        return release
     PurgeLock.objects.update_or_create(
         name=LEASE_NAME,
         defaults={
@@ -452,8 +432,6 @@ def test_a_naive_cutoff_or_an_empty_batch_is_refused_before_anything_runs(dry_ru
 
 @pytest.mark.django_db
 def test_an_expired_lease_of_a_crashed_run_does_not_block_the_schedule(consumer, add_message, base):
-    if connection.vendor == "postgresql":
-        pytest.skip("PostgreSQL drops a dead session's advisory lock itself")
     _conversation(consumer, add_message, base, "c")
     PurgeLock.objects.create(
         name=LEASE_NAME, holder="crashed", locked_until=timezone.now() - SECOND
@@ -703,3 +681,71 @@ def test_the_purge_modules_import_at_module_level_and_health_never_imports_core(
                     health_imports |= {alias.name for alias in node.names}
     assert lazy == [("sql.py", "array_cursor", "import psycopg")]
     assert not {name for name in health_imports if "core" in name.split(".")}
+
+
+def _behind_a_pooler() -> bool:
+    """Connected through PgBouncer (or another proxy): the server's own port
+    differs from the one the settings name."""
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT inet_server_port()")
+        server_port = cursor.fetchone()[0]
+    return server_port != int(connection.settings_dict["PORT"] or 5432)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_purge_runs_through_pgbouncer_in_a_row_both_purge(add_message, base):
+    """Through a transaction-mode pooler each transaction may run on another
+    server session. The session-level advisory lock of the first run stayed
+    held by a pooled server connection, so every later run was skipped for
+    good; the lease row holds and releases within transactions. Each run is a
+    task of its own (its own thread, hence its own client connection), on two
+    batch connections as production runs."""
+    if not _behind_a_pooler():
+        if os.environ.get("PORTAL_BEHIND_PGBOUNCER") == "1":
+            pytest.fail("PORTAL_BEHIND_PGBOUNCER=1 but the database is not behind a pooler")
+        pytest.skip("needs DATABASE_URL through PgBouncer in transaction mode (.ci/run)")
+    assert connection.settings_dict["OPTIONS"].get("prepare_threshold", 0) is None
+    user = UserFactory()
+    reports = []
+
+    def run_as_a_task():
+        try:
+            reports.append(purge_due(batch_size=2, connections=2))
+        finally:
+            connection.close()
+
+    for round_ in range(3):
+        for i in range(7):  # more than 5 batches: prepared statements would break
+            _conversation(user, add_message, base + i * SECOND, f"r{round_}-c{i}")
+        task = threading.Thread(target=run_as_a_task)
+        task.start()
+        task.join(120)
+        assert reports[-1].status == PurgeRun.Status.SUCCEEDED, reports[-1]
+        assert reports[-1].conversations == 7
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+        assert cursor.fetchone()[0] == 0
+    assert not PurgeLock.objects.exclude(holder="").exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("how", ["expired, never released", "held past the time limit"])
+def test_a_run_lock_held_past_a_runs_time_limit_makes_health_unhealthy(how, settings):
+    now = timezone.now()
+    limit = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    if how == "expired, never released":  # the holder died; nobody claimed it since
+        lease = {"acquired_at": now - 20 * 60 * SECOND, "locked_until": now - SECOND}
+    else:  # renewed all along by a run that never ends
+        lease = {"acquired_at": now - limit - SECOND, "locked_until": now + 60 * SECOND}
+    PurgeLock.objects.create(name=LEASE_NAME, holder="a-run", **lease)
+
+    health = deletion_health()
+
+    assert not health.healthy and health.stale_lock is not None
+    assert any("purge run lock is" in problem for problem in health.problems)
+    PurgeLock.objects.filter(name=LEASE_NAME).update(
+        acquired_at=now, locked_until=now + 60 * SECOND
+    )
+    assert deletion_health().healthy  # a live run's lease is no problem

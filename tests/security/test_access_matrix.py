@@ -160,7 +160,9 @@ ROWS: list[Row] = [
         args=lambda s: [s["consent"].pk],
         data=lambda s: {},
     ),
-    # Policy settings: privacy admins edit them (through the service).
+    # Policy settings: privacy admins edit them (through the service). The
+    # seed set feedback_years to 6; this is the second save of the change
+    # back to 5, once previewed (PolicySettingsForm).
     Row(
         "admin:retention_policysettings_change",
         "POST",
@@ -173,6 +175,7 @@ ROWS: list[Row] = [
             "flagged_content_years": 2,
             "flagged_scores_years": 7,
             "feedback_years": 5,
+            "previewed": "feedback_years=5",
         },
     ),
     # Purge actions on the purge-run list: privacy admins only, POST only.
@@ -214,6 +217,14 @@ ROWS: list[Row] = [
     ),
     Row("dashboard:delete_all", "POST", _signed_in(400), data=lambda s: {"confirm": "no"}),
     Row("dashboard:consent", "POST", _signed_in(400), data=lambda s: {"allowed": "maybe"}),
+    # Dismissing the notice of the policy version the seed's settings change
+    # published: records the caller's own read only, then back to the overview.
+    Row(
+        "dashboard:policy_notice_read",
+        "POST",
+        _signed_in(302),
+        args=lambda s: [PolicyDocument.objects.get(is_current=True).version],
+    ),
     Row("dashboard:api_conversations", "GET", _api(200)),
     Row("dashboard:api_deleted", "GET", _api(200)),
     Row("dashboard:api_export", "GET", _api(200)),

@@ -193,6 +193,7 @@ def test_with_the_right_token_the_same_requests_do_change_things(
             "flagged_content_years": 2,
             "flagged_scores_years": 7,
             "feedback_years": 6,
+            "previewed": "not_shared_days=31",  # the second save, once previewed
         },
         headers=_with_token(admin),
     )

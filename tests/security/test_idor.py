@@ -206,6 +206,16 @@ def _invalid_reset_link(w, response) -> None:
 HX = {"HX-Request": "true"}
 
 CASES: list[Case] = [
+    # --- A policy version is public, not anyone's; dismissing its notice
+    # records only the caller's own read. An unknown one is not found.
+    Case(
+        "dashboard:policy_notice_read",
+        "an unknown policy version",
+        "attacker",
+        "POST",
+        lambda w: reverse("dashboard:policy_notice_read", args=["no-such-version"]),
+        404,
+    ),
     # --- The dashboard: someone else's conversation is not found, for everyone.
     *(
         Case("dashboard:conversation", "victim's conversation", actor, "GET", _conversation, 404)
