@@ -171,3 +171,39 @@ def test_an_erasure_unconfirmed_past_the_articles_30_days_makes_health_unhealthy
     assert soon.unconfirmed_erasures == 1 and soon.healthy
     late = deletion_health(now=timezone.now() + timedelta(days=31))
     assert late.unconfirmed_erasures == 1 and not late.healthy
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ten_thousand_deletions_by_one_delete_all_are_delivered(register, receiver_for, owner):
+    from connected.models import ConnectedSystem
+    from connected.services.delivery import deliver_system
+    from retention.models import Rule
+    from retention.services.deadlines import refresh_conversation_deadlines
+
+    system, credentials = register("Warehouse", events=(CONVERSATION_DELETED,))
+    receiver = receiver_for(credentials.signing_secret)
+    ConnectedSystem.objects.filter(pk=system.pk).update(url=receiver.url)
+    now = timezone.now()
+    Conversation.objects.bulk_create(
+        Conversation(
+            user=owner,
+            external_id=f"c-{n}",
+            kind="chat",
+            created_at=now - timedelta(days=2),
+            last_activity_at=now - timedelta(days=1),
+            rule=Rule.NOT_SHARED,
+            public_rule=Rule.NOT_SHARED,
+        )
+        for n in range(10_000)
+    )
+    refresh_conversation_deadlines(Conversation.objects.filter(user=owner))
+    client = Client()
+    client.force_login(owner)
+    response = client.post("/delete/all/", {"confirmation": "delete all"})
+    assert response.status_code == 302
+    outbox_dispatch()
+    while deliver_system(system_id=system.pk, ignore_backoff=True, limit=10_000).sent:
+        pass
+    received = [event["data"]["conversation"] for event in receiver.received()]
+    assert len(received) == 10_000 and set(received) == {f"c-{n}" for n in range(10_000)}
+    assert not Delivery.objects.exclude(state="delivered").exists()
