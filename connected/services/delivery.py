@@ -33,7 +33,7 @@ from connected.events import iso_utc
 from connected.models import ConnectedSystem, Delivery, DeliveryState
 from connected.retry import is_dead, retry_delay
 
-CLAIM_BATCH = 20
+CLAIM_BATCH = 100
 PASS_LIMIT = 1_000  # deliveries one pass of one system sends at most
 PASS_SECONDS = 60.0  # and the time after which it claims no more
 ERROR_LENGTH = 500
