@@ -173,7 +173,7 @@ def test_an_erasure_unconfirmed_past_the_articles_30_days_makes_health_unhealthy
     assert late.unconfirmed_erasures == 1 and not late.healthy
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_ten_thousand_deletions_by_one_delete_all_are_delivered(register, receiver_for, owner):
     from connected.models import ConnectedSystem
     from connected.services.delivery import deliver_system

@@ -290,7 +290,7 @@ class _CountingEndpoint:
         self.server.server_close()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_workers_at_once_never_send_one_event_twice(monkeypatch):
     import threading
 

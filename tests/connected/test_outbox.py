@@ -91,7 +91,7 @@ def test_the_task_queued_at_commit_dispatches_the_events(db, django_capture_on_c
     assert delivery.system == system and delivery.state == DeliveryState.FEED
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_outside_a_transaction_the_outbox_refuses_to_write():
     with pytest.raises(RuntimeError, match="inside the caller's transaction"):
         outbox_record(**f.deleted("a1", "c1"))

@@ -12,7 +12,7 @@ from tests.connected import factories as f
 from tests.connected.conftest import free_port, record_committed
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_receiver_confirms_a_purge_back_to_the_portal(live_server, receiver_for, monkeypatch):
     monkeypatch.setattr("connected.tasks.deliver_events.delay", lambda: None)
     system, creds = system_register(
@@ -31,7 +31,7 @@ def test_the_receiver_confirms_a_purge_back_to_the_portal(live_server, receiver_
     assert (confirmation.name, confirmation.confirmed_at) == ("lake", delivery.confirmed_at)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_while_the_portal_cannot_take_the_confirmation_the_event_comes_again(
     receiver_for, monkeypatch
 ):

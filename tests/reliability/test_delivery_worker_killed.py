@@ -20,7 +20,10 @@ from connected.services.outbox import OutboxItem, outbox_record_many
 from connected.services.systems import system_register
 from tests.connected.conftest import ReceiverProcess
 
-pytestmark = [pytest.mark.reliability, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.reliability,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 EVENTS = 1500
 
