@@ -582,11 +582,11 @@ def profile(args, reset, batches, post, connection) -> None:
                     db_statements[refresh] += 1
 
     def wrap_apply(kind, apply):
-        def wrapped(event):
+        def wrapped(event, *rest):
             current[0] = kind
             begin = time.perf_counter()
             try:
-                return apply(event)
+                return apply(event, *rest)
             finally:
                 if recording[0]:
                     wall[kind] += time.perf_counter() - begin
