@@ -126,6 +126,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument("--database", default="portal_bench_ingest", help="database to create")
     harness.add_pg_url_argument(parser)
+    harness.add_pgbouncer_argument(parser)
     args = parser.parse_args(argv)
     if args.events < 100:
         parser.error("--events must be at least 100")
@@ -359,7 +360,13 @@ def main(argv=None) -> int:
     (var_dir / "staticfiles").mkdir()  # the API serves no static files; whitenoise wants the dir
     token = secrets.token_urlsafe(32)
     os.environ.update(
-        harness.bench_environment(args.pg_url, args.database, var_dir, PORTAL_INGEST_TOKEN=token)
+        harness.bench_environment(
+            args.pg_url,
+            args.database,
+            var_dir,
+            pgbouncer=args.pgbouncer,
+            PORTAL_INGEST_TOKEN=token,
+        )
     )
     run = harness.Run()
     with harness.database(args.pg_url, args.database):
@@ -460,7 +467,8 @@ def measure(args, token: str, run: harness.Run) -> int:
 
         print(
             f"Ingest, {args.events:,} events in {len(batches)} batches of {args.batch_size} "
-            f"({', '.join(f'{n:,} {t}' for t, n in mix.most_common())}); PostgreSQL; "
+            f"({', '.join(f'{n:,} {t}' for t, n in mix.most_common())}); PostgreSQL"
+            f"{' through PgBouncer (transaction mode)' if args.pgbouncer else ''}; "
             f"{args.rounds} rounds.\n",
             flush=True,
         )
