@@ -63,9 +63,7 @@ def bench_environment(
     `pgbouncer` (a pooler in transaction mode) the product connects through
     it, with the settings production uses there (no server-side cursors, no
     prepared statements, docs/purge.md "Behind PgBouncer")."""
-    pooled = (
-        {"DISABLE_SERVER_SIDE_CURSORS": "true"} if pgbouncer else {}
-    )
+    pooled = {"DISABLE_SERVER_SIDE_CURSORS": "true"} if pgbouncer else {}
     return {
         **pooled,
         "DJANGO_SETTINGS_MODULE": settings,

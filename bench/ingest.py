@@ -560,8 +560,9 @@ def measure(args, token: str, run: harness.Run) -> int:
 
 def profile(args, reset, batches, post, connection) -> None:
     """One more pass of ours, instrumented: wall time, statements and time
-    inside the database driver per event type and in the conversation
-    deadline rewrites (timers wrapped around the functions in this process
+    inside the database driver per event type (the per-event path only: the
+    set-based path, ingest.batch, counts as the rest of the request) and in
+    the conversation deadline rewrites (timers wrapped around the functions in this process
     only; the ingest code is not changed), and a cProfile of the middle batch
     (left out of the timers)."""
     from ingest import services
@@ -718,6 +719,10 @@ def profile(args, reset, batches, post, connection) -> None:
         ("services.py", "events_validate"): "validation (pydantic)",
         ("services.py", "_claim"): "idempotency claim (one INSERT ... ON CONFLICT)",
         ("services.py", "_apply"): "applying the events (one transaction)",
+        ("batch.py", "_load"): "set-based: loading the rows the batch names",
+        ("batch.py", "_messages_added"): "set-based: runs of message.added (in memory)",
+        ("batch.py", "_write"): "set-based: the writes, one per table",
+        ("deadlines.py", "_rewrite"): "deadline rewrites (every table)",
         ("services.py", "_messages_added"): "runs of message.added (set-based)",
         ("conversations.py", "messages_add_many"): "retention messages_add_many",
         ("query.py", "bulk_create"): "QuerySet.bulk_create()",
