@@ -38,20 +38,36 @@ def add_pg_url_argument(parser) -> None:
     )
 
 
+def add_pgbouncer_argument(parser) -> None:
+    parser.add_argument(
+        "--pgbouncer",
+        metavar="URL",
+        help="run the product (and the floor) through this PgBouncer in transaction mode, "
+        "e.g. postgres://postgres@127.0.0.1:6442 (bench/pgbouncer.sh starts one); the "
+        "database is still created and dropped directly on --pg-url",
+    )
+
+
 def bench_environment(
     pg_url: str,
     database: str,
     var_dir: Path,
     *,
     settings: str = "bench.settings",
+    pgbouncer: str | None = None,
     **extra: str,
 ) -> dict[str, str]:
     """The environment of a benchmark: `settings` (by default bench/settings.py,
     the production settings with DEBUG off) on `database`, a throwaway
-    secret, its files under `var_dir`, quiet logs; `extra` on top."""
+    secret, its files under `var_dir`, quiet logs; `extra` on top. With
+    `pgbouncer` (a pooler in transaction mode) the product connects through
+    it, with the settings production uses there (no server-side cursors, no
+    prepared statements, docs/purge.md "Behind PgBouncer")."""
+    pooled = {"DISABLE_SERVER_SIDE_CURSORS": "true"} if pgbouncer else {}
     return {
+        **pooled,
         "DJANGO_SETTINGS_MODULE": settings,
-        "DATABASE_URL": f"{pg_url.rstrip('/')}/{database}",
+        "DATABASE_URL": f"{(pgbouncer or pg_url).rstrip('/')}/{database}",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "DEBUG": "0",
         "PORTAL_VAR_DIR": str(var_dir),

@@ -126,6 +126,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument("--database", default="portal_bench_ingest", help="database to create")
     harness.add_pg_url_argument(parser)
+    harness.add_pgbouncer_argument(parser)
     args = parser.parse_args(argv)
     if args.events < 100:
         parser.error("--events must be at least 100")
@@ -359,7 +360,13 @@ def main(argv=None) -> int:
     (var_dir / "staticfiles").mkdir()  # the API serves no static files; whitenoise wants the dir
     token = secrets.token_urlsafe(32)
     os.environ.update(
-        harness.bench_environment(args.pg_url, args.database, var_dir, PORTAL_INGEST_TOKEN=token)
+        harness.bench_environment(
+            args.pg_url,
+            args.database,
+            var_dir,
+            pgbouncer=args.pgbouncer,
+            PORTAL_INGEST_TOKEN=token,
+        )
     )
     run = harness.Run()
     with harness.database(args.pg_url, args.database):
@@ -460,7 +467,8 @@ def measure(args, token: str, run: harness.Run) -> int:
 
         print(
             f"Ingest, {args.events:,} events in {len(batches)} batches of {args.batch_size} "
-            f"({', '.join(f'{n:,} {t}' for t, n in mix.most_common())}); PostgreSQL; "
+            f"({', '.join(f'{n:,} {t}' for t, n in mix.most_common())}); PostgreSQL"
+            f"{' through PgBouncer (transaction mode)' if args.pgbouncer else ''}; "
             f"{args.rounds} rounds.\n",
             flush=True,
         )
@@ -552,8 +560,9 @@ def measure(args, token: str, run: harness.Run) -> int:
 
 def profile(args, reset, batches, post, connection) -> None:
     """One more pass of ours, instrumented: wall time, statements and time
-    inside the database driver per event type and in the conversation
-    deadline rewrites (timers wrapped around the functions in this process
+    inside the database driver per event type (the per-event path only: the
+    set-based path, ingest.batch, counts as the rest of the request) and in
+    the conversation deadline rewrites (timers wrapped around the functions in this process
     only; the ingest code is not changed), and a cProfile of the middle batch
     (left out of the timers)."""
     from ingest import services
@@ -582,11 +591,11 @@ def profile(args, reset, batches, post, connection) -> None:
                     db_statements[refresh] += 1
 
     def wrap_apply(kind, apply):
-        def wrapped(event):
+        def wrapped(event, *rest):
             current[0] = kind
             begin = time.perf_counter()
             try:
-                return apply(event)
+                return apply(event, *rest)
             finally:
                 if recording[0]:
                     wall[kind] += time.perf_counter() - begin
@@ -710,6 +719,10 @@ def profile(args, reset, batches, post, connection) -> None:
         ("services.py", "events_validate"): "validation (pydantic)",
         ("services.py", "_claim"): "idempotency claim (one INSERT ... ON CONFLICT)",
         ("services.py", "_apply"): "applying the events (one transaction)",
+        ("batch.py", "_load"): "set-based: loading the rows the batch names",
+        ("batch.py", "_messages_added"): "set-based: runs of message.added (in memory)",
+        ("batch.py", "_write"): "set-based: the writes, one per table",
+        ("deadlines.py", "_rewrite"): "deadline rewrites (every table)",
         ("services.py", "_messages_added"): "runs of message.added (set-based)",
         ("conversations.py", "messages_add_many"): "retention messages_add_many",
         ("query.py", "bulk_create"): "QuerySet.bulk_create()",

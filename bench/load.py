@@ -107,6 +107,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8765, help="server port on 127.0.0.1")
     parser.add_argument("--database", default="portal_bench_load", help="database to create")
     harness.add_pg_url_argument(parser)
+    harness.add_pgbouncer_argument(parser)
     parser.add_argument(
         "--keep-db", action="store_true", help="keep the database afterwards (for --reuse-db)"
     )
@@ -379,7 +380,11 @@ def main(argv=None) -> int:
     env = {
         **os.environ,
         **harness.bench_environment(
-            args.pg_url, args.database, var_dir, CONN_MAX_AGE=str(args.conn_max_age)
+            args.pg_url,
+            args.database,
+            var_dir,
+            pgbouncer=args.pgbouncer,
+            CONN_MAX_AGE=str(args.conn_max_age),
         ),
     }
     os.environ.update(env)

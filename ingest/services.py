@@ -43,6 +43,7 @@ from accounts.selectors import (
     user_by_external_id,
 )
 from accounts.services import account_upsert, consent_record
+from ingest.batch import Rejected, batch_apply
 from ingest.models import AccountUpsertMark, IngestedEvent
 from ingest.schemas import (
     MAX_EVENTS,
@@ -156,18 +157,26 @@ def events_validate(events: object) -> list[AnyEvent]:
     return parsed
 
 
-def events_ingest(*, events: list[dict], origin_system_id: int | None = None) -> IngestResult:
+def events_ingest(
+    *, events: list[dict], origin_system_id: int | None = None, set_based: bool = True
+) -> IngestResult:
     """Validate and apply a batch of at most MAX_EVENTS events, all or nothing.
 
     Raises IngestRejected (nothing applied) for an invalid event, whether the
     problem is its shape or what it refers to (an unknown account, a
     conversation of another account, a purged conversation), and IngestBusy
     if concurrent writers kept conflicting. `origin_system_id`: the connected
-    system that sent the batch (its decisions are not echoed back to it)."""
+    system that sent the batch (its decisions are not echoed back to it).
+    `set_based=False` applies the events one by one through the domain
+    services (the reference the set-based path, ingest.batch, is held to)."""
     parsed = events_validate(events)
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            result = _apply(parsed, origin_system_id)
+            result = (
+                _apply(parsed, origin_system_id)
+                if set_based
+                else _apply(parsed, origin_system_id, set_based=False)
+            )
         except (IntegrityError, OperationalError) as exc:
             if not _is_transient(exc):
                 raise
@@ -203,7 +212,7 @@ def _digests(events: list[AnyEvent]) -> list[str]:
     return digests
 
 
-def _apply(events: list[AnyEvent], origin: int | None) -> IngestResult:
+def _apply(events: list[AnyEvent], origin: int | None, set_based: bool = True) -> IngestResult:
     digests = _digests(events)
     first_seen: dict[str, int] = {}
     for index, event in enumerate(events):
@@ -222,17 +231,29 @@ def _apply(events: list[AnyEvent], origin: int | None) -> IngestResult:
         ]
         # Leaving the atomic block by an exception (IngestRejected) rolls back
         # the batch. Runs and events keep their order.
-        for is_message, group in groupby(todo, key=lambda item: type(item[1]) is MessageAdded):
-            run = list(group)
-            if is_message:
-                _messages_added(run)
-                continue
-            for index, event in run:
-                try:
-                    _APPLY[type(event)](event, origin)
-                except _Reject as exc:
-                    raise IngestRejected([EventError(index, exc.field, exc.error)]) from None
+        if set_based:
+            try:
+                batch_apply(todo, origin)
+            except Rejected as exc:
+                raise IngestRejected([EventError(exc.index, exc.field, exc.error)]) from None
+        else:
+            _apply_per_event(todo, origin)
     return IngestResult(accepted=len(todo), duplicates=len(events) - len(todo))
+
+
+def _apply_per_event(todo: list[tuple[int, AnyEvent]], origin: int | None) -> None:
+    """The reference path: runs of message.added through messages_add_many,
+    every other event through its own domain service, one by one."""
+    for is_message, group in groupby(todo, key=lambda item: type(item[1]) is MessageAdded):
+        run = list(group)
+        if is_message:
+            _messages_added(run)
+            continue
+        for index, event in run:
+            try:
+                _APPLY[type(event)](event, origin)
+            except _Reject as exc:
+                raise IngestRejected([EventError(index, exc.field, exc.error)]) from None
 
 
 def _claim(events: Iterable[tuple[AnyEvent, str]]) -> set[str]:

@@ -4,13 +4,24 @@ This is the SQL twin of retention.policy.decide (tests/retention/
 test_deadlines_sql.py holds both to the same answers). Every service that
 changes a fact calls one of these on the rows it touched; a settings change
 calls them on everything.
+
+The rewrite's SET clause is the same for every call under the same durations,
+so it is compiled once per process (per model, database and durations) and
+only the rows' selection is compiled per call: compiling the expression trees
+took about 8 of the 10 ms a rewrite cost, and ingest rewrites after every
+write it makes.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
+from django.core.exceptions import EmptyResultSet
+from django.db import connections, models, transaction
 from django.db.models import Case, Count, Expression, F, Q, QuerySet, Value, When
 from django.db.models.functions import Least
+from django.db.models.sql import UpdateQuery
 
 from retention.db_functions import AddDays, AddYears
 from retention.models import Conversation, Feedback, Flag, Rule
@@ -84,18 +95,68 @@ def feedback_deadline_expressions(d: Durations) -> dict[str, Expression]:
     }
 
 
-def refresh_conversation_deadlines(conversations: QuerySet[Conversation]) -> int:
+_EXPRESSIONS: dict[type[models.Model], Callable[[Durations], dict[str, Expression]]] = {
+    Conversation: conversation_deadline_expressions,
+    Flag: flag_deadline_expressions,
+    Feedback: feedback_deadline_expressions,
+}
+
+
+@lru_cache(maxsize=64)
+def _compiled_rewrite(
+    model: type[models.Model], alias: str, vendor: str, durations: Durations
+) -> tuple[str, tuple]:
+    """`UPDATE <table> SET <the deadlines under durations>` without a WHERE,
+    compiled as QuerySet.update() compiles it. `vendor` is part of the key
+    only so a test run that switches databases never reuses another's SQL."""
+    query = UpdateQuery(model)
+    query.add_update_values(_EXPRESSIONS[model](durations))
+    sql, params = query.get_compiler(alias).as_sql()
+    return sql, tuple(params)
+
+
+def _rewrite(rows: QuerySet, durations: Durations | None = None) -> int:
+    """QuerySet.update() with the deadline expressions of `rows`' model, the
+    SET clause from the cache and the selection of `rows` as
+    `WHERE pk IN (SELECT pk ...)`, as Django writes an update of a filtered
+    queryset with joins. Returns the number of rows updated."""
+    model, alias = rows.model, rows.db
+    connection = connections[alias]
+    sql, params = _compiled_rewrite(
+        model, alias, connection.vendor, durations or policy_durations()
+    )
+    if rows.query.where:
+        try:
+            selected, selected_params = (
+                rows.order_by().values("pk").query.get_compiler(alias).as_sql()
+            )
+        except EmptyResultSet:  # pk__in=[] and the like: nothing to rewrite
+            return 0
+        pk = connection.ops.quote_name(model._meta.pk.column)
+        sql = f"{sql} WHERE {pk} IN ({selected})"
+        params = (*params, *selected_params)
+    with transaction.mark_for_rollback_on_error(using=alias), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def refresh_conversation_deadlines(
+    conversations: QuerySet[Conversation], *, durations: Durations | None = None
+) -> int:
     """Recompute rule and retain-until (effective and user-facing) for the
-    given conversations. Returns the number of rows updated."""
-    return conversations.update(**conversation_deadline_expressions(policy_durations()))
+    given conversations, under `durations` (by default the settings in
+    force). Returns the number of rows updated."""
+    return _rewrite(conversations, durations)
 
 
-def refresh_flag_deadlines(flags: QuerySet[Flag]) -> int:
-    return flags.update(**flag_deadline_expressions(policy_durations()))
+def refresh_flag_deadlines(flags: QuerySet[Flag], *, durations: Durations | None = None) -> int:
+    return _rewrite(flags, durations)
 
 
-def refresh_feedback_deadlines(feedback: QuerySet[Feedback]) -> int:
-    return feedback.update(**feedback_deadline_expressions(policy_durations()))
+def refresh_feedback_deadlines(
+    feedback: QuerySet[Feedback], *, durations: Durations | None = None
+) -> int:
+    return _rewrite(feedback, durations)
 
 
 def refresh_account_deadlines(user_id: int) -> None:

@@ -34,12 +34,13 @@ def _in_one_batch(events: list[dict]) -> Outcome:
 
 
 def _one_by_one(events: list[dict]) -> Outcome:
-    """The reference: each event in a request of its own, stopping at the
-    first refused one (whose index is its position in `events`)."""
+    """The reference: each event in a request of its own, through the
+    per-event path (the domain services one by one), stopping at the first
+    refused one (whose index is its position in `events`)."""
     accepted = duplicates = 0
     for position, event in enumerate(events):
         try:
-            result = events_ingest(events=[event])
+            result = events_ingest(events=[event], set_based=False)
         except IngestRejected as exc:
             return None, [(position, e.field, e.error) for e in exc.errors]
         accepted, duplicates = accepted + result.accepted, duplicates + result.duplicates
