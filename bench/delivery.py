@@ -313,7 +313,7 @@ def measure_latency(args, var_dir: Path) -> list[float]:
             client.force_login(user)
             for external_id in ids:
                 started[external_id] = time.time()
-                response = client.post(f"/conversations/{external_id}/delete/")
+                response = client.post(f"/conversations/{external_id}/delete/", {"confirm": "yes"})
                 if response.status_code != 302:
                     raise SystemExit(f"delete {external_id}: HTTP {response.status_code}")
         finally:
@@ -367,7 +367,7 @@ def measure_outbox_cost(args) -> list[tuple[list[float], list[float]]]:
     def delete_one() -> float:
         external_id = next(ids)
         begin = time.perf_counter()
-        response = client.post(f"/conversations/{external_id}/delete/")
+        response = client.post(f"/conversations/{external_id}/delete/", {"confirm": "yes"})
         elapsed = time.perf_counter() - begin
         if response.status_code != 302:
             raise SystemExit(f"delete {external_id}: HTTP {response.status_code}")

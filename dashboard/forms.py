@@ -1,6 +1,7 @@
 """Forms of the dashboard: they validate input and nothing else."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from accounts.external_ids import is_valid_external_id
 from dashboard.presentation import BadCursor, cursor_decode
@@ -15,20 +16,43 @@ DELETE_ALL_PHRASE = "delete all"
 MAX_SELECTED = 500
 
 
-class ConversationFilterForm(forms.Form):
-    rule = forms.ChoiceField(choices=RULE_FILTER_CHOICES, required=False, label="Rule")
-    kind = forms.ChoiceField(choices=KIND_FILTER_CHOICES, required=False, label="Kind")
-    q = forms.CharField(max_length=200, required=False, strip=True, label="Search titles")
+def _page_link(value: str) -> str:
+    if value:
+        try:
+            cursor_decode(value)
+        except BadCursor as exc:
+            raise forms.ValidationError(_("This page link is not valid.")) from exc
+    return value
+
+
+class PageForm(forms.Form):
+    """A keyset page either way: after `cursor` (next) or before `before`
+    (previous), never both."""
+
     cursor = forms.CharField(required=False, widget=forms.HiddenInput)
+    before = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def clean_cursor(self) -> str:
-        cursor = self.cleaned_data["cursor"]
-        if cursor:
-            try:
-                cursor_decode(cursor)
-            except BadCursor as exc:
-                raise forms.ValidationError("This page link is not valid.") from exc
-        return cursor
+        return _page_link(self.cleaned_data["cursor"])
+
+    def clean_before(self) -> str:
+        return _page_link(self.cleaned_data["before"])
+
+    def clean(self):
+        data = super().clean()
+        if data.get("cursor") and data.get("before"):
+            raise forms.ValidationError(_("This page link is not valid."))
+        return data
+
+
+class ConversationFilterForm(PageForm):
+    rule = forms.ChoiceField(choices=RULE_FILTER_CHOICES, required=False, label=_("Rule"))
+    kind = forms.ChoiceField(choices=KIND_FILTER_CHOICES, required=False, label=_("Kind"))
+    q = forms.CharField(
+        max_length=200, required=False, strip=True, label=_("Search titles and messages")
+    )
+
+    field_order = ["q", "rule", "kind", "cursor", "before"]
 
 
 class CursorForm(forms.Form):
@@ -56,16 +80,28 @@ class ConsentForm(forms.Form):
 
 
 class DeleteSelectedForm(forms.Form):
-    """The ids come as repeated `ids` fields (one checkbox per row)."""
+    """The ids come as repeated `ids` fields (one checkbox per row), or
+    `all_matching=yes` with the list's filters (q, rule, kind) for every
+    conversation the filters match, on all pages."""
 
     def __init__(self, data=None):
         super().__init__(data)
         self.ids: list[str] = data.getlist("ids") if data is not None else []
+        self.all_matching = data is not None and data.get("all_matching") == "yes"
+        self.filters = ConversationFilterForm(
+            {k: data.get(k, "") for k in ("q", "rule", "kind")} if data is not None else {}
+        )
 
     def clean(self):
         data = super().clean()
+        if self.all_matching:
+            if not self.filters.is_valid():
+                raise forms.ValidationError(_("These filters are not valid."))
+            data["filters"] = {k: self.filters.cleaned_data[k] for k in ("q", "rule", "kind")}
+            data["ids"] = []
+            return data
         if not self.ids:
-            raise forms.ValidationError("Select at least one conversation to delete.")
+            raise forms.ValidationError(_("Select at least one conversation to delete."))
         if len(self.ids) > MAX_SELECTED:
             raise forms.ValidationError(f"Select at most {MAX_SELECTED} conversations at once.")
         if not all(is_valid_external_id(i) for i in self.ids):

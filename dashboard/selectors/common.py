@@ -49,6 +49,51 @@ def keyset(
     return rows, next_cursor
 
 
+def keyset_both(
+    qs: QuerySet,
+    moment_field: str,
+    *,
+    after: str | None,
+    before: str | None,
+    size: int,
+    newest_first: bool = True,
+) -> tuple[list, str | None, str | None]:
+    """One page of `qs` in (moment_field, id) order, either after the cursor
+    `after` (the next page) or before the cursor `before` (the previous page),
+    with the cursors of the pages on either side: (rows, next, previous).
+
+    Like `keyset`, every page is an index range, never an OFFSET. The side the
+    page was read towards is exact (one row more is read); the side it came
+    from is known to exist because the reader came from there."""
+    desc = newest_first
+    forward = before is None
+    cursor = after if forward else before
+    # Reading towards older rows in a newest-first list compares "<"; the
+    # other three cases flip it.
+    older = desc == forward
+    if cursor:
+        moment, pk = cursor_decode(cursor)
+        op = "lt" if older else "gt"
+        qs = qs.filter(**{f"{moment_field}__{op}e": moment}).filter(
+            Q(**{f"{moment_field}__{op}": moment}) | Q(**{f"pk__{op}": pk})
+        )
+    sign = "-" if older else ""
+    rows = list(qs.order_by(f"{sign}{moment_field}", f"{sign}pk")[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    if not forward:
+        rows.reverse()
+
+    def key(row) -> str:
+        return cursor_encode(getattr(row, moment_field), row.pk)
+
+    if not rows:
+        return rows, None, None
+    if forward:
+        return rows, key(rows[-1]) if more else None, key(rows[0]) if cursor else None
+    return rows, key(rows[-1]), key(rows[0]) if more else None
+
+
 # Stands in for the id when a route is reversed once for a whole page: made of
 # characters quote() leaves alone, so it comes back as it went in.
 _ID_MARKER = "__id__"

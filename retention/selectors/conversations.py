@@ -4,9 +4,9 @@ in the answer, exactly like an unknown id."""
 
 from collections.abc import Iterable
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
-from retention.models import Conversation, DeletionReceipt
+from retention.models import Conversation, DeletionReceipt, Message
 
 
 def owned_conversations(
@@ -23,6 +23,20 @@ def owned_conversations(
 def visible_conversations(*, user_id: int) -> QuerySet[Conversation]:
     """The user's history: deleted conversations leave it at once."""
     return owned_conversations(user_id=user_id).filter(deleted_at__isnull=True)
+
+
+def conversations_matching(
+    conversations: QuerySet[Conversation], *, user_id: int, text: str
+) -> QuerySet[Conversation]:
+    """Those of `conversations` whose title or any message contains `text`
+    (case-insensitive substring). On PostgreSQL both sides are answered by the
+    trigram indexes of migration 0009 (`UPPER(col) gin_trgm_ops`, the
+    expression `icontains` compiles to); elsewhere they are scans."""
+    titled = Conversation.objects.filter(user_id=user_id, title__icontains=text).values("pk")
+    said = Message.objects.filter(conversation__user_id=user_id, content__icontains=text).values(
+        "conversation_id"
+    )
+    return conversations.filter(Q(pk__in=titled) | Q(pk__in=said))
 
 
 def conversation_owner_id(*, external_id: str) -> int | None:

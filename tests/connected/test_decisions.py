@@ -58,7 +58,7 @@ def _events(type_: str) -> list[dict]:
 
 def test_nothing_is_written_while_no_system_subscribes(owner, client_of, add_message):
     add_message(owner, timezone.now() - timedelta(days=1), conversation="c-1")
-    client_of.post("/conversations/c-1/delete/")
+    client_of.post("/conversations/c-1/delete/", {"confirm": "yes"})
     client_of.post("/consent/", {"allowed": "true", "confirm": "on"})
     assert not OutboxEvent.objects.exists()
 
@@ -68,8 +68,8 @@ def test_the_users_deletions_and_consent_reach_the_outbox(register, owner, clien
     now = timezone.now()
     for n in (1, 2, 3):
         add_message(owner, now - timedelta(days=n), conversation=f"c-{n}")
-    client_of.post("/conversations/c-1/delete/")
-    client_of.post("/delete/selected/", {"ids": ["c-2", "c-3"]})
+    client_of.post("/conversations/c-1/delete/", {"confirm": "yes"})
+    client_of.post("/delete/selected/", {"ids": ["c-2", "c-3"], "confirm": "yes"})
     client_of.post("/consent/", {"allowed": "true", "confirm": "on"})
     deleted = _events(CONVERSATION_DELETED)
     assert [e["conversation"] for e in deleted] == ["c-1", "c-2", "c-3"]
@@ -142,7 +142,7 @@ def test_confirmations_reach_the_users_api_and_deleted_page(
     register("Chat history", events=ALL, confirms_erasure=True)
     add_message(owner, timezone.now() - timedelta(days=40), conversation="c-old")
     add_message(owner, timezone.now(), conversation="c-new")
-    client_of.post("/conversations/c-new/delete/")
+    client_of.post("/conversations/c-new/delete/", {"confirm": "yes"})
     purge_due(now=timezone.now())
     outbox_dispatch()
     rows = _deleted_rows(client_of)
@@ -199,7 +199,7 @@ def test_ten_thousand_deletions_by_one_delete_all_are_delivered(register, receiv
     refresh_conversation_deadlines(Conversation.objects.filter(user=owner))
     client = Client()
     client.force_login(owner)
-    response = client.post("/delete/all/", {"confirmation": "delete all"})
+    response = client.post("/delete/all/", {"confirmation": "delete all", "confirm": "yes"})
     assert response.status_code == 302
     outbox_dispatch()
     while deliver_system(system_id=system.pk, ignore_backoff=True, limit=10_000).sent:

@@ -25,6 +25,7 @@ from staff.models import AccessLog, DataKind, Outcome
 from tests.factories import CommercialUserFactory, StaffFactory, UserFactory
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
+YES = {"confirm": "yes"}  # the second step of every delete (templates/_confirm.html)
 CAVEAT = "unless retention is required by law"
 
 
@@ -89,7 +90,7 @@ def test_overview_counts_each_rule_and_the_deleted_awaiting_purge_apart(
     conversation_flag(
         conversation=Conversation.objects.get(external_id="c-old"), flagged_at=now, scores={}
     )
-    owner_client.post("/conversations/c-new/delete/")
+    owner_client.post("/conversations/c-new/delete/", YES)
     page = text(owner_client.get("/"))
     assert "2 in your history" in page
     assert (
@@ -134,8 +135,8 @@ def test_conversation_list_shows_rows_newest_first_with_badge_date_and_timeline(
 def test_conversation_list_shows_dates_timelines_and_links_as_the_other_pages_do(
     db, add_message, now, commercial
 ):
-    # The list writes the date and timeline markup inline (an include per cell
-    # was too slow); it must stay what the shared partials write elsewhere.
+    # The rows include the shared date and timeline partials: what they show
+    # is what every other page shows for the same date.
     user = CommercialUserFactory() if commercial else UserFactory()
     add_message(user, now - timedelta(days=2), conversation="c-1", title="First")
     add_message(user, now - timedelta(days=1), conversation="c:2~x", title="Second")
@@ -146,7 +147,7 @@ def test_conversation_list_shows_dates_timelines_and_links_as_the_other_pages_do
     assert [row.id for row in rows] == ["c:2~x", "c-1"]
     for row in rows:
         last = render_to_string("dashboard/_date.html", {"d": row.last_activity})
-        assert f'<td data-label="Last activity">{last}</td>' in body
+        assert f'data-label="Last activity" class="cell-activity">{last}</td>' in body
         if commercial:
             kept = "Governed by your commercial terms"
         else:
@@ -155,10 +156,10 @@ def test_conversation_list_shows_dates_timelines_and_links_as_the_other_pages_do
                 {"d": row.retain_until, "caveat_on": True, "caveat": CAVEAT},
             )
             assert CAVEAT in kept
-        assert f'<td data-label="Kept until">{kept}</td>' in body
+        assert f'data-label="Kept until" class="cell-kept">{kept}</td>' in body
         bar = render_to_string("dashboard/_timeline.html", {"t": row.timeline})
         assert bool(bar) is not commercial
-        assert f'<td data-label="Timeline">{bar}</td>' in body
+        assert f'data-label="Timeline" class="cell-timeline">{bar}</td>' in body
         assert f'<a href="{reverse("dashboard:conversation", args=[row.id])}">' in body
         delete = reverse("dashboard:conversation_delete", args=[row.id])
         assert f'formaction="{delete}"' in body and f'hx-post="{delete}"' in body
@@ -293,7 +294,7 @@ def test_malformed_conversation_id_is_a_400_and_changes_nothing(owner, owner_cli
 def test_delete_one_removes_it_from_history_at_once_and_lists_it_as_awaiting_purge(
     owner, owner_client, history
 ):
-    response = owner_client.post("/conversations/c-new/delete/")
+    response = owner_client.post("/conversations/c-new/delete/", YES)
     assert response.status_code == 302 and response["Location"] == "/conversations/"
     assert deleted_ids(owner) == {"c-new"}
     assert "Tax &lt;b&gt;" not in owner_client.get("/conversations/").content.decode()
@@ -304,14 +305,14 @@ def test_delete_one_removes_it_from_history_at_once_and_lists_it_as_awaiting_pur
 
 
 def test_delete_again_is_a_no_op(owner, owner_client, history):
-    owner_client.post("/conversations/c-new/delete/")
+    owner_client.post("/conversations/c-new/delete/", YES)
     first = Conversation.objects.get(external_id="c-new").deleted_at
-    assert owner_client.post("/conversations/c-new/delete/").status_code == 302
+    assert owner_client.post("/conversations/c-new/delete/", YES).status_code == 302
     assert Conversation.objects.get(external_id="c-new").deleted_at == first
 
 
 def test_delete_selected_with_htmx_rerenders_the_listing(owner, owner_client, history):
-    response = owner_client.post("/delete/selected/", {"ids": ["c-new", "c-old"]}, **HTMX)
+    response = owner_client.post("/delete/selected/", {"ids": ["c-new", "c-old"], **YES}, **HTMX)
     body = response.content.decode()
     assert response.status_code == 200 and body.lstrip().startswith('<div id="listing">')
     assert "Deleted 2 conversations" in body and "Recipe ideas" in body and "Old trip" not in body
@@ -323,7 +324,10 @@ def test_delete_all_needs_the_typed_confirmation(owner, other, owner_client, his
     assert response.status_code == 400
     assert "Type &quot;delete all&quot; exactly" in response.content.decode()
     assert deleted_ids(owner) == set()
-    assert owner_client.post("/delete/all/", {"confirmation": "  Delete   ALL "}).status_code == 302
+    assert (
+        owner_client.post("/delete/all/", {"confirmation": "  Delete   ALL ", **YES}).status_code
+        == 302
+    )
     assert deleted_ids(owner) == {"c-new", "c-mid", "c-old"}
     assert deleted_ids(other) == set()
 
@@ -382,9 +386,9 @@ def test_consent_bad_value_is_a_400(owner, owner_client, db):
 @pytest.mark.parametrize(
     ("method", "path", "data"),
     [
-        ("post", "/conversations/c-new/delete/", {}),
-        ("post", "/delete/selected/", {"ids": ["c-new"]}),
-        ("post", "/delete/all/", {"confirmation": "delete all"}),
+        ("post", "/conversations/c-new/delete/", YES),
+        ("post", "/delete/selected/", {"ids": ["c-new"], **YES}),
+        ("post", "/delete/all/", {"confirmation": "delete all", **YES}),
         ("post", "/consent/", {"allowed": "true", "confirm": "on"}),
     ],
 )
@@ -412,13 +416,13 @@ def test_stale_csrf_token_gets_a_403_and_changes_nothing(owner, csrf_client, his
 def test_valid_csrf_token_is_accepted(owner, csrf_client, history):
     csrf_client.get("/conversations/")
     token = csrf_client.cookies["csrftoken"].value
-    response = csrf_client.post("/conversations/c-new/delete/", HTTP_X_CSRFTOKEN=token, **HTMX)
+    response = csrf_client.post("/conversations/c-new/delete/", YES, HTTP_X_CSRFTOKEN=token, **HTMX)
     assert response.status_code == 200
     assert deleted_ids(owner) == {"c-new"}
 
 
 def test_deleted_page_lists_receipts_after_a_purge(owner, owner_client, history, now):
-    owner_client.post("/conversations/c-old/delete/")
+    owner_client.post("/conversations/c-old/delete/", YES)
     DeletionReceipt.objects.create(
         sequence=1,
         user=owner,
@@ -467,7 +471,7 @@ def test_export_is_an_attachment_with_everything_about_the_user(owner, owner_cli
     consent_record(
         article_version="v-test", user=owner, allowed=True, source="dashboard", effective_at=now
     )
-    owner_client.post("/conversations/c-old/delete/")
+    owner_client.post("/conversations/c-old/delete/", YES)
     response = owner_client.get("/export/")
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith('attachment; filename="my-data-')

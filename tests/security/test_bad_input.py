@@ -41,6 +41,7 @@ def test_htmx_delete_with_a_malformed_current_url_deletes_and_lists_page_one(use
     conversation = Conversation.objects.filter(user=user).first()
     response = client.post(
         f"/conversations/{conversation.external_id}/delete/",
+        {"confirm": "yes"},
         headers={"HX-Request": "true", "HX-Current-URL": NOT_A_URL},
     )
     assert response.status_code == 200

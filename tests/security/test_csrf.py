@@ -170,7 +170,7 @@ def test_with_the_right_token_the_same_requests_do_change_things(
     assert response.status_code == 200 and response.json()["changed"] is True
 
     path = reverse("dashboard:conversation_delete", args=[conversation.external_id])
-    assert user.post(path, headers=_with_token(user)).status_code == 302
+    assert user.post(path, {"confirm": "yes"}, headers=_with_token(user)).status_code == 302
     assert Conversation.objects.get(pk=conversation.pk).deleted_at is not None
 
     agent = Client(enforce_csrf_checks=True)
