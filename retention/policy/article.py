@@ -104,16 +104,13 @@ DURATION_PHRASES: dict[str, tuple[tuple[str, str, str], ...]] = {
 
 # Sentences ending in a link phrase ("see here", "Learn more.") whose link the
 # article lost when it became data: a quote never ends in a phrase that
-# points nowhere. Each maps to how it is quoted: without the dead phrase (an
-# editorial insertion in [brackets] where the sentence needs one to stay a
-# sentence), or None to be left out of quotes. The policy page shows the
-# article verbatim; a test fails on a sentence ending in such a phrase that is
-# not listed here.
+# points nowhere. Each maps to how it is quoted: the sentence's own words up
+# to the dead phrase (no word added), or None when nothing of it stands
+# without the phrase: it is left out of quotes (the commercial notice links
+# the commercial terms itself). The policy page shows the article verbatim; a
+# test fails on a sentence ending in such a phrase that is not listed here.
 DEAD_LINK_QUOTES: dict[str, str | None] = {
-    "For our commercial products (e.g. Claude for Work, Anthropic API), see here.": (
-        "For our commercial products (e.g. Claude for Work, Anthropic API), see [your "
-        "organisation's commercial terms]."
-    ),
+    "For our commercial products (e.g. Claude for Work, Anthropic API), see here.": None,
     "You can learn more about how our models are trained here.": None,
     "If you choose to provide your data for model training, you can change your privacy settings "
     "at any time following these steps here.": (
