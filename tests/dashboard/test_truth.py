@@ -8,8 +8,10 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.apps import apps as django_apps
 from django.test import Client
 
+from accounts import roles
 from accounts.models import User
 from retention.demo import seed_demo
 from retention.models import Conversation
@@ -44,6 +46,7 @@ def text(response) -> str:
 
 @pytest.fixture
 def demo(db, now):
+    roles.groups_sync(django_apps)  # gone when a transactional test flushed before
     seed_demo(now=now)
     return {u.email.split("@")[0]: u for u in User.objects.all()}
 
@@ -193,6 +196,7 @@ def test_a_deleted_item_whose_own_date_comes_first_says_so(db, add_message, now)
 
 
 def test_receipts_say_when_and_how_long_after_deletion_the_content_went(db, now):
+    roles.groups_sync(django_apps)
     # The demo as seeded two days ago: today's run finds work (a purge never
     # runs at a future moment).
     seed_demo(now=now - timedelta(days=2))
