@@ -14,6 +14,9 @@ from datetime import UTC, date, datetime
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 # Every retention date shown to a user carries this: a legal hold is never
 # revealed, so the date is always "unless retention is required by law".
@@ -161,3 +164,104 @@ def render_article_body(body: str) -> SafeString:
     if items:
         blocks.append(f"<ul>{''.join(items)}</ul>")
     return mark_safe("\n".join(blocks))  # noqa: S308 - every piece of text was escaped above
+
+
+# What a row says about its removal and why: one wording for every page
+# (overview, deleted, feedback). A date that has passed while the item is
+# still held is "due for removal", never "removed by the next purge run": the
+# product cannot promise when a run happens, nor that the law allows it.
+
+
+@dataclass(frozen=True)
+class Removal:
+    date: ShownDate
+    due: bool  # the date has passed and the item is still held
+
+
+def removal(moment: datetime | None, now: datetime) -> Removal | None:
+    shown = shown_date(moment, now)
+    if shown is None:
+        return None
+    return Removal(shown, moment <= now)
+
+
+def deadline_reason(
+    *,
+    decided_by: str,
+    durations,
+    last_activity_at: datetime | None = None,
+    deleted_at: datetime | None = None,
+    flagged_at: datetime | None = None,
+) -> str:
+    """Why an item's removal date is what it is, in words, from the rule that
+    set it (retention.policy's `decided_by`): "You deleted it on 5 May 2026:
+    deleted conversations are removed from our systems within 30 days." """
+    deleted = (
+        _("You deleted it on %(date)s. ") % {"date": date_text(deleted_at)} if deleted_at else ""
+    )
+    if decided_by == "flagged" and flagged_at is not None:
+        years = durations.flagged_content_years
+        text = ngettext(
+            "Our trust and safety classifiers flagged it on %(date)s: flagged content is kept "
+            "up to %(n)d year from the flag",
+            "Our trust and safety classifiers flagged it on %(date)s: flagged content is kept "
+            "up to %(n)d years from the flag",
+            years,
+        ) % {"date": date_text(flagged_at), "n": years}
+        if deleted_at:
+            text += _(", even after you delete it")
+        scores = durations.flagged_scores_years
+        text += ngettext(
+            "; its classification scores are kept %(n)d year.",
+            "; its classification scores are kept %(n)d years.",
+            scores,
+        ) % {"n": scores}
+        return deleted + text
+    if decided_by == "deleted":
+        days = durations.deleted_days
+        return deleted + ngettext(
+            "Deleted conversations are removed from our systems within %(n)d day.",
+            "Deleted conversations are removed from our systems within %(n)d days.",
+            days,
+        ) % {"n": days}
+    own_date = (
+        _("Its own date came first: ") if deleted_at is not None and decided_by in BASIS else ""
+    )
+    if decided_by == "shared_training":
+        years = durations.shared_training_years
+        return deleted + capfirst(
+            own_date
+            + ngettext(
+                "conversations shared for model training are kept up to %(n)d year after their "
+                "last activity (%(date)s).",
+                "conversations shared for model training are kept up to %(n)d years after their "
+                "last activity (%(date)s).",
+                years,
+            )
+            % {"n": years, "date": date_text(last_activity_at)}
+        )
+    if decided_by == "not_shared":
+        days = durations.not_shared_days
+        return deleted + capfirst(
+            own_date
+            + ngettext(
+                "conversations not shared for model training are kept up to %(n)d day after their "
+                "last activity (%(date)s).",
+                "conversations not shared for model training are kept up to %(n)d days after their "
+                "last activity (%(date)s).",
+                days,
+            )
+            % {"n": days, "date": date_text(last_activity_at)}
+        )
+    if decided_by == "commercial":
+        return _("Your organisation's commercial terms decide how long it is kept.")
+    return deleted
+
+
+BASIS = ("shared_training", "not_shared")
+
+
+def days_after_text(earlier: datetime, later: datetime) -> str:
+    """'29 days' between two moments, in whole calendar days (UTC)."""
+    days = (later.astimezone(UTC).date() - earlier.astimezone(UTC).date()).days
+    return ngettext("%(n)d day", "%(n)d days", days) % {"n": days}

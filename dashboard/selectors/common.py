@@ -1,19 +1,21 @@
 """Shared pieces of the dashboard selectors: page size, keyset pages, labels."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 from django.utils.http import RFC3986_SUBDELIMS
+from django.utils.text import slugify
 
 from dashboard.presentation import (
     cursor_decode,
     cursor_encode,
 )
 from retention.models import ConversationKind, Rule
+from retention.selectors.conversations import owned_conversations
 
 PAGE_SIZE = 25
 RECENT_LIMIT = 50  # rows of the short lists on the overview
@@ -117,3 +119,78 @@ def id_url(viewname: str) -> Callable[[str], str]:
 
 def policy_anchor_url(anchor: str) -> str:
     return f"{reverse('dashboard:policy')}#{anchor}"
+
+
+@dataclass(frozen=True)
+class HistoryCounts:
+    """How many conversations the user has, in one aggregate: every count a
+    page shows of the history comes from here, so the overview's table, the
+    consent preview and the conversation list's filters count the same set."""
+
+    by_rule: dict[str, int]  # in the history (not deleted), per rule the user sees
+    deleted_pending: int  # deleted, content not yet removed
+    # In the history, per rule, split by basis (only with_basis=True): a
+    # flagged conversation can be shared for training and still be listed
+    # under "Flagged", so the consent preview says how its count splits.
+    shared_by_rule: dict[str, int] = field(default_factory=dict)
+    not_shared_by_rule: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def in_history(self) -> int:
+        return sum(self.by_rule.values())
+
+    @property
+    def held(self) -> int:
+        """Everything of the user's history the portal still holds."""
+        return self.in_history + self.deleted_pending
+
+    @property
+    def shared(self) -> int:
+        return sum(self.shared_by_rule.values())
+
+    @property
+    def not_shared(self) -> int:
+        return sum(self.not_shared_by_rule.values())
+
+
+def history_counts(*, user_id: int, with_basis: bool = False) -> HistoryCounts:
+    """One aggregate over the user's conversations. Without `with_basis` it
+    reads only columns of conv_user_counts_idx, so PostgreSQL answers from the
+    index alone. COUNT(column) counts the rows where it is not null:
+    public_rule never is; deleted_at is set exactly on deleted ones."""
+    visible = Q(deleted_at__isnull=True)
+    aggregates = {
+        f"rule_{rule.value}": Count("public_rule", filter=visible & Q(public_rule=rule))
+        for rule in USER_RULES
+    }
+    if with_basis:
+        for rule in USER_RULES:
+            for shared in (True, False):
+                aggregates[f"{'shared' if shared else 'not'}_{rule.value}"] = Count(
+                    "public_rule",
+                    filter=visible & Q(public_rule=rule, shared_for_training=shared),
+                )
+    counts = owned_conversations(user_id=user_id).aggregate(
+        deleted=Count("deleted_at"), **aggregates
+    )
+    return HistoryCounts(
+        by_rule={rule.value: counts[f"rule_{rule.value}"] for rule in USER_RULES},
+        deleted_pending=counts["deleted"],
+        shared_by_rule=(
+            {rule.value: counts[f"shared_{rule.value}"] for rule in USER_RULES}
+            if with_basis
+            else {}
+        ),
+        not_shared_by_rule=(
+            {rule.value: counts[f"not_{rule.value}"] for rule in USER_RULES} if with_basis else {}
+        ),
+    )
+
+
+def deleted_anchor(external_id: str) -> str:
+    """The fragment id of a deleted conversation's row on the deleted page."""
+    return f"deleted-{slugify(external_id)}"
+
+
+def feedback_anchor(external_id: str) -> str:
+    return f"feedback-{slugify(external_id)}"

@@ -3,16 +3,23 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Count, Min, Q
+from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.selectors import consent_current
-from dashboard.presentation import (
-    ShownDate,
-    shown_date,
+from dashboard.presentation import Removal, ShownDate, date_text, removal, shown_date
+from dashboard.selectors.common import (
+    KIND_LABELS,
+    RECENT_LIMIT,
+    RULE_LABELS,
+    USER_RULES,
+    HistoryCounts,
+    deleted_anchor,
+    feedback_anchor,
+    history_counts,
 )
-from dashboard.selectors.common import RECENT_LIMIT, RULE_LABELS, USER_RULES
-from retention.models import Feedback, Rule
+from retention.models import Feedback
 from retention.selectors.conversations import owned_conversations
 from staff.selectors import access_log_for_user
 
@@ -32,15 +39,32 @@ class StaffAccess:
 
 
 @dataclass(frozen=True)
+class NextRemoval:
+    """The next item of the user's data to be removed, and where to see it."""
+
+    removal: Removal
+    what: str  # "the chat “Old shopping list”", "a chat you deleted on 5 May 2026"
+    url: str
+
+
+@dataclass(frozen=True)
 class Overview:
     is_commercial: bool
     consent: ConsentState
-    rule_counts: list[tuple[str, str, int]]  # (code, label, count)
-    visible_total: int
-    deleted_pending: int
-    next_purge: ShownDate | None
-    next_purge_due: bool
+    # Only the rules with conversations: (code, label, count); they add up to
+    # counts.in_history, and with counts.deleted_pending to counts.held.
+    rule_counts: list[tuple[str, str, int]]
+    counts: HistoryCounts
+    next_removal: NextRemoval | None
     staff_accesses: list[StaffAccess] = field(default_factory=list)
+
+    @property
+    def visible_total(self) -> int:
+        return self.counts.in_history
+
+    @property
+    def deleted_pending(self) -> int:
+        return self.counts.deleted_pending
 
 
 def consent_state(*, user: User, now: datetime) -> ConsentState:
@@ -51,38 +75,66 @@ def consent_state(*, user: User, now: datetime) -> ConsentState:
 
 
 def overview(*, user: User, now: datetime) -> Overview:
-    """Consent, counts per rule (one aggregate), the next purge of any of the
-    user's data, and the latest staff accesses to the account."""
-    # Only columns of conv_user_counts_idx, so PostgreSQL answers from the
-    # index alone (an index-only scan) instead of visiting a heap page per
-    # conversation. COUNT(column) counts the rows where it is not null:
-    # public_rule never is; deleted_at is set exactly on deleted ones.
-    visible = Q(deleted_at__isnull=True)
-    counts = owned_conversations(user_id=user.pk).aggregate(
-        **{
-            rule.value: Count("public_rule", filter=visible & Q(public_rule=rule))
-            for rule in USER_RULES
-        },
-        deleted=Count("deleted_at"),
-        next_conversation=Min("public_retain_until"),
-    )
-    next_feedback = Feedback.objects.filter(user=user).aggregate(m=Min("public_retain_until"))["m"]
-    candidates = [m for m in (counts["next_conversation"], next_feedback) if m is not None]
-    next_purge = min(candidates) if candidates and not user.is_commercial else None
+    """Consent, counts per rule (one aggregate, shared with the consent
+    preview), the next removal of any of the user's data with a link to it,
+    and the latest staff accesses to the account."""
+    counts = history_counts(user_id=user.pk)
     rule_counts = [
-        (rule.value, RULE_LABELS[rule], counts[rule.value])
+        (rule.value, RULE_LABELS[rule], counts.by_rule[rule.value])
         for rule in USER_RULES
-        if rule != Rule.COMMERCIAL or user.is_commercial
+        if counts.by_rule[rule.value]
     ]
     return Overview(
         is_commercial=user.is_commercial,
         consent=consent_state(user=user, now=now),
         rule_counts=rule_counts,
-        visible_total=sum(counts[rule.value] for rule in USER_RULES),
-        deleted_pending=counts["deleted"],
-        next_purge=shown_date(next_purge, now),
-        next_purge_due=next_purge is not None and next_purge <= now,
+        counts=counts,
+        next_removal=None if user.is_commercial else next_removal(user=user, now=now),
         staff_accesses=staff_accesses(user=user, now=now),
+    )
+
+
+def next_removal(*, user: User, now: datetime) -> NextRemoval | None:
+    """The earliest date the user is shown, of a conversation (in the history
+    or deleted) or a feedback submission, and the page that shows that item:
+    two queries, each one row."""
+    conversation = (
+        owned_conversations(user_id=user.pk)
+        .filter(public_retain_until__isnull=False)
+        .order_by("public_retain_until", "pk")
+        .only("external_id", "kind", "title", "deleted_at", "public_retain_until")
+        .first()
+    )
+    feedback = (
+        Feedback.objects.filter(user=user, public_retain_until__isnull=False)
+        .order_by("public_retain_until", "pk")
+        .only("external_id", "kind", "submitted_at", "public_retain_until")
+        .first()
+    )
+    if feedback is not None and (
+        conversation is None or feedback.public_retain_until < conversation.public_retain_until
+    ):
+        return NextRemoval(
+            removal(feedback.public_retain_until, now),
+            _("your feedback of %(date)s") % {"date": date_text(feedback.submitted_at)},
+            f"{reverse('dashboard:feedback')}#{feedback_anchor(feedback.external_id)}",
+        )
+    if conversation is None:
+        return None
+    kind = KIND_LABELS.get(conversation.kind, conversation.kind).lower()
+    if conversation.deleted_at is not None:
+        # Never the title of a deleted conversation: it left the history.
+        return NextRemoval(
+            removal(conversation.public_retain_until, now),
+            _("a %(kind)s you deleted on %(date)s")
+            % {"kind": kind, "date": date_text(conversation.deleted_at)},
+            f"{reverse('dashboard:deleted')}#{deleted_anchor(conversation.external_id)}",
+        )
+    return NextRemoval(
+        removal(conversation.public_retain_until, now),
+        _("the %(kind)s “%(title)s”")
+        % {"kind": kind, "title": conversation.title or _("Untitled")},
+        reverse("dashboard:conversation", args=[conversation.external_id]),
     )
 
 

@@ -1,11 +1,13 @@
 """The policy page: the current article, section by section, and its
 version history; the overview's notice of a policy change."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from dashboard.presentation import ShownDate, date_text, render_article_body, shown_date
@@ -68,3 +70,18 @@ def policy_notice(*, user: User) -> PolicyNotice | None:
         document.version,
         f"Our retention policy changed on {date_text(document.effective_at)}: {document.changes}.",
     )
+
+
+def article_version_labels(versions: Iterable[str]) -> dict[str, str]:
+    """How a person reads an article version: "the version of 3 December
+    2026" (its effective date), never the version code; one query. A version
+    the portal never published maps to nothing (the caller shows a dash)."""
+    versions = [v for v in versions if v]
+    if not versions:
+        return {}
+    return {
+        version: _("the version of %(date)s") % {"date": date_text(effective_at)}
+        for version, effective_at in PolicyDocument.objects.filter(
+            version__in=versions
+        ).values_list("version", "effective_at")
+    }

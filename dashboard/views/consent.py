@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accounts.services import ConsentNotTheUsers, consent_choose, consent_may_choose
@@ -16,13 +17,15 @@ from retention.selectors.documents import current_article_version
 
 def _consent_message(request: HttpRequest, change) -> None:
     if change is None:
-        messages.info(request, "Your setting was already this; nothing changed.")
+        messages.info(request, _("This is already your setting; nothing changed."))
     elif change.allowed:
-        messages.success(request, "Training use is now allowed for new and resumed conversations.")
+        messages.success(
+            request, _("Training use is now allowed for new and resumed conversations.")
+        )
     else:
         messages.success(
             request,
-            "Training use is now off. Future training runs will not use your conversations.",
+            _("Training use is now off. Future training runs will not use your conversations."),
         )
 
 
@@ -44,7 +47,7 @@ def consent(request: HttpRequest) -> HttpResponse:
             status = 400
         else:
             if not form.is_valid():
-                return bad_request(request, "Choose whether to allow the use of your data.")
+                return bad_request(request, _("Choose whether to allow the use of your data."))
             if form.cleaned_data["confirm"]:
                 change = consent_choose(
                     user=user,
@@ -58,6 +61,10 @@ def consent(request: HttpRequest) -> HttpResponse:
                 preview = selectors.consent_preview(
                     user=user, allowed=form.cleaned_data["allowed"], now=now
                 )
+    # Read after any change: the state at the request's start would be the
+    # old setting (the change is effective at its own, later, moment), and
+    # the panel htmx swaps in must show what is stored now.
+    now = timezone.now()
     context = page_context(
         request,
         state=selectors.consent_state(user=user, now=now),

@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from dashboard import selectors
-from dashboard.presentation import LAW_CAVEAT
+from dashboard.presentation import LAW_CAVEAT, date_text
 
 
 @require_GET
@@ -21,5 +21,7 @@ def policy(request: HttpRequest) -> HttpResponse:
             "sections": page.sections,
             "versions": page.versions,
             "caveat": LAW_CAVEAT,
+            # The version as a person reads it: its date, never its code.
+            "current_since": date_text(page.document.effective_at) if page.document else "",
         },
     )

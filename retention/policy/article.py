@@ -102,6 +102,25 @@ DURATION_PHRASES: dict[str, tuple[tuple[str, str, str], ...]] = {
     "years.": (("5 years", "feedback_years", "year"),),
 }
 
+# Sentences ending in a link phrase ("see here", "Learn more.") whose link the
+# article lost when it became data: a quote never ends in a phrase that
+# points nowhere. Each maps to how it is quoted: the sentence's own words up
+# to the dead phrase (no word added), or None when nothing of it stands
+# without the phrase: it is left out of quotes (the commercial notice links
+# the commercial terms itself). The policy page shows the article verbatim; a
+# test fails on a sentence ending in such a phrase that is not listed here.
+DEAD_LINK_QUOTES: dict[str, str | None] = {
+    "For our commercial products (e.g. Claude for Work, Anthropic API), see here.": None,
+    "You can learn more about how our models are trained here.": None,
+    "If you choose to provide your data for model training, you can change your privacy settings "
+    "at any time following these steps here.": (
+        "If you choose to provide your data for model training, you can change your privacy "
+        "settings at any time."
+    ),
+    "Learn more.": None,
+}
+DEAD_LINK_PATTERN = re.compile(r"(?:\bhere|\bLearn more)\.?$")
+
 # A duration phrase anywhere in the article (what the mapping test looks for).
 DURATION_PATTERN = re.compile(r"\b\d+\s+(?:day|week|month|year)s?\b")
 
@@ -240,7 +259,31 @@ def quotes_for(topic: str, durations: HasDurations | None = None) -> tuple[Quote
     if topic not in TOPICS:
         raise ValueError(f"unknown topic {topic!r}")
     return tuple(
-        Quote(q.section, render_sentence(q.text, durations))
+        Quote(q.section, quoted)
         for q in ARTICLE.sentences()
         if SENTENCE_MAP.get(q.text) == topic
+        and (quoted := quote_text(render_sentence(q.text, durations), q.text)) is not None
     )
+
+
+def quote_text(rendered: str, shipped: str) -> str | None:
+    """How a sentence is quoted: as rendered, or without its dead link phrase
+    (DEAD_LINK_QUOTES, keyed by the shipped sentence); None: not quoted."""
+    if shipped in DEAD_LINK_QUOTES:
+        return DEAD_LINK_QUOTES[shipped]
+    return rendered
+
+
+@cache
+def key_quotes_for(topic: str, durations: HasDurations | None = None) -> tuple[Quote, ...]:
+    """The sentences of `topic` that state its duration ("Deleted from our
+    back-end storage systems within 30 days"): the one line a row quotes to
+    say why its date is what it is. All of the topic's quotes when none of
+    them states a duration."""
+    quotes = quotes_for(topic, durations)
+    keyed = tuple(
+        Quote(q.section, quote_text(render_sentence(q.text, durations), q.text) or "")
+        for q in ARTICLE.sentences()
+        if SENTENCE_MAP.get(q.text) == topic and q.text in DURATION_PHRASES
+    )
+    return keyed or quotes

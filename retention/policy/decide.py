@@ -52,6 +52,11 @@ class RetentionDecision:
     scores_retain_until: datetime | None  # None: no scores, or not purged
     future_training: bool
     explanation: tuple[Quote, ...]
+    # Which rule's duration set content_retain_until: the rule itself, except
+    # a deleted conversation whose own earlier date came first (then the rule
+    # below deletion: shared_training or not_shared). Pages say why a date is
+    # what it is from this, never by recomputing the rule.
+    decided_by: str = field(default="", compare=False)
     # The decision shown to the user: a legal hold is never revealed to them.
     masked: "RetentionDecision | None" = field(default=None, repr=False, compare=False)
 
@@ -81,7 +86,9 @@ def decide_conversation(
     facts: ConversationFacts, durations: Durations = Durations()
 ) -> RetentionDecision:
     if facts.is_commercial:
-        return RetentionDecision(COMMERCIAL, None, None, False, _quotes(COMMERCIAL, durations))
+        return RetentionDecision(
+            COMMERCIAL, None, None, False, _quotes(COMMERCIAL, durations), decided_by=COMMERCIAL
+        )
 
     future_training = facts.shared_for_training and facts.deleted_at is None and facts.consent_now
     scores_until = (
@@ -97,14 +104,17 @@ def decide_conversation(
             scores_until,
             future_training,
             _quotes(FLAGGED, durations) + (_quotes(DELETED, durations) if facts.deleted_at else ()),
+            decided_by=FLAGGED,
         )
     elif facts.deleted_at is not None:
+        deleted_until = add_days(facts.deleted_at, durations.deleted_days)
         decision = RetentionDecision(
             DELETED,
-            min(base_until, add_days(facts.deleted_at, durations.deleted_days)),
+            min(base_until, deleted_until),
             None,
             False,
             _quotes(DELETED, durations) + _quotes(base_rule, durations),
+            decided_by=base_rule if base_until < deleted_until else DELETED,
         )
     else:
         decision = RetentionDecision(
@@ -113,6 +123,7 @@ def decide_conversation(
             None,
             future_training,
             _quotes(base_rule, durations) + _training_quotes(facts),
+            decided_by=base_rule,
         )
 
     if facts.on_hold:
@@ -122,6 +133,7 @@ def decide_conversation(
             None,
             decision.future_training,
             _quotes(LEGAL_HOLD, durations),
+            decided_by=LEGAL_HOLD,
             masked=decision,
         )
     return decision

@@ -126,8 +126,8 @@ def test_deleted_section_and_a_receipt_after_a_purge(make_page, user):
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM retention_conversation WHERE id = %s", [conversation.pk])
     page.reload()
-    assert "Nothing is awaiting purge" in page.locator("body").inner_text()
-    receipts = page.locator("#receipts-heading").locator("xpath=..").locator("table").inner_text()
+    assert "Nothing is awaiting removal" in page.locator("body").inner_text()
+    receipts = page.locator("#receipts-heading").locator("xpath=..").locator("ol").inner_text()
     assert "Chat" in receipts and "today" in receipts
 
 
