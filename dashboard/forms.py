@@ -8,7 +8,13 @@ from retention.models import ConversationKind, Rule
 
 RULE_FILTER_CHOICES = [("", "Any rule")] + [
     (rule.value, rule.label)
-    for rule in (Rule.FLAGGED, Rule.SHARED_TRAINING, Rule.NOT_SHARED, Rule.COMMERCIAL)
+    for rule in (
+        Rule.FLAGGED,
+        Rule.AUTO_DELETE,
+        Rule.SHARED_TRAINING,
+        Rule.NOT_SHARED,
+        Rule.COMMERCIAL,
+    )
 ]
 KIND_FILTER_CHOICES = [("", "Any kind"), *ConversationKind.choices]
 DELETE_ALL_PHRASE = "delete all"
