@@ -15,16 +15,21 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import Count, F, IntegerField, Q, QuerySet, Value
 from django.utils import timezone
 
 from accounts.models import AccountType, AutoDeleteChange, User
 from accounts.services import auto_delete_record
 from retention.db_functions import AddMonths
 from retention.models import Conversation
+from retention.selectors.conversations import visible_conversations
 from retention.selectors.exemptions import hold_covers
+from retention.selectors.settings import policy_durations
 from retention.services.conversations import conversations_delete
-from retention.services.deadlines import refresh_auto_delete_deadlines
+from retention.services.deadlines import (
+    conversation_deadline_expressions,
+    refresh_auto_delete_deadlines,
+)
 
 BATCH_SIZE = 500
 MAX_BATCHES = 1000
@@ -114,3 +119,46 @@ def auto_delete_choose(
         if after_months is not None:
             deleted = auto_delete_run(now=now or timezone.now(), user_id=user.pk)
     return AutoDeleteChosen(change, deleted)
+
+
+@dataclass(frozen=True)
+class AutoDeleteChangePreview:
+    """What choosing `after_months` would do to one account's history,
+    counted in SQL with the rewrite's own expressions (nothing written).
+    Holds stay unseen: the user's own dates (public_*) are compared."""
+
+    due_now: int  # conversations in the history deleted at once on confirming
+    earlier: int  # conversations whose date moves earlier
+    later: int  # ... later (turning it off or choosing a longer period)
+
+
+def auto_delete_months_value(after_months: int | None) -> Value:
+    return Value(after_months, output_field=IntegerField())
+
+
+def auto_delete_moments(
+    conversations: QuerySet[Conversation], *, after_months: int | None
+) -> QuerySet[Conversation]:
+    """`conversations` annotated with `auto_delete_at` under `after_months`."""
+    return conversations.annotate(
+        auto_delete_at=AddMonths("last_activity_at", auto_delete_months_value(after_months))
+    )
+
+
+def auto_delete_change_preview(
+    *, user_id: int, after_months: int | None, now: datetime
+) -> AutoDeleteChangePreview:
+    """One aggregate over the account's history."""
+    new = conversation_deadline_expressions(
+        policy_durations(), auto_delete_months=auto_delete_months_value(after_months)
+    )
+    counts = (
+        auto_delete_moments(visible_conversations(user_id=user_id), after_months=after_months)
+        .annotate(new_until=new["public_retain_until"])
+        .aggregate(
+            due_now=Count("pk", filter=Q(auto_delete_at__lte=now)),
+            earlier=Count("pk", filter=Q(new_until__lt=F("public_retain_until"))),
+            later=Count("pk", filter=Q(new_until__gt=F("public_retain_until"))),
+        )
+    )
+    return AutoDeleteChangePreview(**counts)

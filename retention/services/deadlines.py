@@ -23,9 +23,13 @@ from retention.selectors.settings import policy_durations
 _NULL_DATETIME = Value(None, output_field=Conversation._meta.get_field("retain_until"))
 
 
-def conversation_deadline_expressions(d: Durations) -> dict[str, Expression]:
+def conversation_deadline_expressions(
+    d: Durations, *, auto_delete_months: Expression | None = None
+) -> dict[str, Expression]:
     """The columns a conversation's deadlines are rewritten to, under
-    durations `d`: rule, retain_until, public_rule, public_retain_until."""
+    durations `d`: rule, retain_until, public_rule, public_retain_until.
+    `auto_delete_months` stands in for the owner's auto-delete (a preview
+    asks what another setting would give); by default the one in force."""
     commercial = owner_is_commercial()
     held = hold_covers(conversation_ref="external_id")
     base_until = Case(
@@ -34,7 +38,8 @@ def conversation_deadline_expressions(d: Durations) -> dict[str, Expression]:
     )
     # The owner's auto-delete (retention.policy.auto_delete): NULL when off,
     # and a comparison with NULL is never true, so "off" changes nothing.
-    auto_until = AddDays(AddMonths("last_activity_at", auto_delete_months_of()), d.deleted_days)
+    months = auto_delete_months if auto_delete_months is not None else auto_delete_months_of()
+    auto_until = AddDays(AddMonths("last_activity_at", months), d.deleted_days)
     deleted_until = Least(base_until, AddDays("deleted_at", d.deleted_days))
     public_rule = Case(
         When(commercial, then=Value(Rule.COMMERCIAL)),
