@@ -50,6 +50,7 @@ class AutoDeleteState:
     text: str  # "Off", "After 3 months"
     since: ShownDate | None  # None: never chosen (off)
     history: list[AutoDeleteHistoryRow]
+    window_days: int  # deletion to purge
 
 
 def auto_delete_state(*, user: User, now: datetime) -> AutoDeleteState:
@@ -70,6 +71,7 @@ def auto_delete_state(*, user: User, now: datetime) -> AutoDeleteState:
         text=period_text(months),
         since=history[0].at if history else None,
         history=history,
+        window_days=policy_durations().deleted_days,
     )
 
 

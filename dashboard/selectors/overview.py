@@ -73,6 +73,8 @@ def overview(*, user: User, now: datetime) -> Overview:
         (rule.value, RULE_LABELS[rule], counts[rule.value])
         for rule in USER_RULES
         if rule != Rule.COMMERCIAL or user.is_commercial
+        # Listed only for those who use auto-delete (or still have such dates).
+        if rule != Rule.AUTO_DELETE or user.auto_delete_months or counts[rule.value]
     ]
     return Overview(
         is_commercial=user.is_commercial,
