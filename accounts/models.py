@@ -60,6 +60,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Auto-delete in force: conversations are deleted this many calendar
+    # months after their last activity (3, 18 or 36); null is off. Written
+    # only by accounts.services.auto_delete_record, with its ledger entry.
+    auto_delete_months = models.PositiveSmallIntegerField(null=True, blank=True)
 
     objects = UserManager()
 
@@ -68,7 +72,15 @@ class User(AbstractBaseUser, PermissionsMixin):
     REQUIRED_FIELDS: list[str] = []
 
     class Meta:
-        indexes = [models.Index(fields=["account_type", "plan"], name="user_type_plan_idx")]
+        indexes = [
+            models.Index(fields=["account_type", "plan"], name="user_type_plan_idx"),
+            # The auto-delete job starts from the few accounts that turned it on.
+            models.Index(
+                fields=["auto_delete_months"],
+                name="user_auto_delete_idx",
+                condition=models.Q(auto_delete_months__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.email
@@ -121,3 +133,24 @@ class ConsentChange(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {'allowed' if self.allowed else 'not allowed'} @ {self.effective_at:%Y-%m-%d %H:%M}"
+
+
+class AutoDeleteChange(AppendOnlyModel):
+    """One choice of an account's auto-delete setting ("what did I choose
+    when"). The value in force is `User.auto_delete_months`, written in the
+    same transaction; `after_months` null means the user turned it off."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="auto_delete_changes")
+    after_months = models.PositiveSmallIntegerField(null=True, blank=True)
+    recorded_at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(max_length=16, choices=ConsentSource.choices)
+
+    class Meta:
+        ordering = ["recorded_at", "id"]
+        indexes = [
+            models.Index(fields=["user", "recorded_at", "id"], name="autodelete_user_at_idx")
+        ]
+
+    def __str__(self) -> str:
+        setting = f"after {self.after_months} months" if self.after_months else "off"
+        return f"{self.user_id}: auto-delete {setting} @ {self.recorded_at:%Y-%m-%d %H:%M}"

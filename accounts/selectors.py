@@ -7,11 +7,11 @@ queries here order the ledger by its IN_FORCE_ORDER so they agree with it.
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db.models import BooleanField, OuterRef, Subquery, Value
+from django.db.models import BooleanField, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from accounts.consent import IN_FORCE_ORDER, LEDGER_ORDER, ConsentEntry
-from accounts.models import ConsentChange, User
+from accounts.models import AutoDeleteChange, ConsentChange, User
 
 
 def consent_ledgers(*, user_ids: Iterable[int]) -> dict[int, list[ConsentEntry]]:
@@ -69,3 +69,18 @@ def account_ids_by_external_id(external_ids: Iterable[str]) -> dict[str, int]:
 def account_external_ids(user_ids: Iterable[int]) -> dict[int, str | None]:
     """{account id: external id} of these accounts."""
     return dict(User.objects.filter(pk__in=list(user_ids)).values_list("pk", "external_id"))
+
+
+def auto_delete_months_of(*, user_ref: str = "user_id") -> Subquery:
+    """The auto-delete in force of the account at `user_ref` (an outer
+    column), as an SQL expression: months, or NULL when off."""
+    return Subquery(
+        User.objects.filter(pk=OuterRef(user_ref)).values("auto_delete_months")[:1],
+        output_field=IntegerField(),
+    )
+
+
+def auto_delete_history(*, user_id: int, limit: int | None = 200) -> list[AutoDeleteChange]:
+    """The account's auto-delete choices, newest first."""
+    changes = AutoDeleteChange.objects.filter(user_id=user_id).order_by("-recorded_at", "-id")
+    return list(changes[:limit] if limit is not None else changes)

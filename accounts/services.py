@@ -11,8 +11,9 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.auto_delete import is_valid_after_months
 from accounts.forms import AccountPasswordResetForm
-from accounts.models import ConsentChange, ConsentSource, User
+from accounts.models import AutoDeleteChange, ConsentChange, ConsentSource, User
 from accounts.selectors import consent_current
 from connected.events import CONSENT_CHANGED, iso_utc
 from connected.services.outbox import outbox_record
@@ -117,6 +118,60 @@ def consent_choose(*, user: User, allowed: bool, article_version: str) -> Consen
         source=ConsentSource.DASHBOARD,
         article_version=article_version,
     )
+
+
+class AutoDeleteNotTheUsers(ValueError):
+    """A commercial account is outside the consumer policy: its organisation's
+    commercial terms decide how long its data is kept, so its user cannot set
+    auto-delete (as with consent, ConsentNotTheUsers)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Your organisation's commercial terms decide how long your data is kept, "
+            "so auto-delete cannot be set on this account."
+        )
+
+
+class InvalidAutoDelete(ValueError):
+    """A period other than 3, 18 or 36 months (or off)."""
+
+
+def auto_delete_may_choose(*, user: User) -> None:
+    """Raises AutoDeleteNotTheUsers when the user may not set auto-delete (a
+    commercial account); a preview asks this before showing anything."""
+    if user.is_commercial:
+        raise AutoDeleteNotTheUsers
+
+
+def auto_delete_record(
+    *, user: User, after_months: int | None, source: str = ConsentSource.DASHBOARD
+) -> AutoDeleteChange | None:
+    """Set the account's auto-delete (None: off): the value in force on the
+    account row and a ledger entry, in one transaction. Refused for a
+    commercial account (AutoDeleteNotTheUsers) and for any other period
+    (InvalidAutoDelete). Recording the value already in force is a no-op
+    (returns None). It rewrites no deadline: this app knows nothing of
+    retention; retention.services.auto_delete.auto_delete_choose does that."""
+    if not is_valid_after_months(after_months):
+        raise InvalidAutoDelete(after_months)
+    auto_delete_may_choose(user=user)
+    with transaction.atomic():
+        # One change of an account at a time, read under the lock.
+        current = (
+            User.objects.select_for_update()
+            .filter(pk=user.pk)
+            .values_list("auto_delete_months", flat=True)
+            .get()
+        )
+        if current == after_months:
+            user.auto_delete_months = current
+            return None
+        change = AutoDeleteChange.objects.create(
+            user=user, after_months=after_months, source=source
+        )
+        User.objects.filter(pk=user.pk).update(auto_delete_months=after_months)
+        user.auto_delete_months = after_months
+        return change
 
 
 def password_reset_mail_send(*, email: str, domain: str, use_https: bool) -> int:

@@ -12,13 +12,20 @@ from django.http.request import RawPostDataException
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.auto_delete import is_valid_after_months
 from accounts.external_ids import is_valid_external_id
-from accounts.services import ConsentNotTheUsers, consent_choose
+from accounts.services import (
+    AutoDeleteNotTheUsers,
+    ConsentNotTheUsers,
+    auto_delete_may_choose,
+    consent_choose,
+)
 from dashboard import selectors
 from dashboard.auth import api_login_required
 from dashboard.presentation import BadCursor
 from dashboard.views import export_response
 from retention.selectors.documents import current_article_version
+from retention.services.auto_delete import auto_delete_choose
 from retention.services.conversations import ConversationNotFound, conversations_delete_by_id
 
 
@@ -102,3 +109,34 @@ def consent(request: HttpRequest) -> JsonResponse:
             "changed": change is not None,
         }
     )
+
+
+_AUTO_DELETE_BODY = 'Send a JSON body like {"after_months": 3}: 3, 18, 36 or null (off).'
+
+
+@require_http_methods(["GET", "POST"])
+@api_login_required
+def auto_delete(request: HttpRequest) -> JsonResponse:
+    """GET: {"after_months": 3 | 18 | 36 | null}. POST the same body to set
+    it (exactly that one key; any other value is a 400 and nothing changes);
+    answers the value stored. A commercial account: 400, as /api/me/consent."""
+    if request.method == "GET":
+        return JsonResponse({"after_months": request.user.auto_delete_months})
+    try:
+        body = json.loads(request.body or b"")
+    except RequestDataTooBig:
+        return _error(413, "too_big", "The body is too large. " + _AUTO_DELETE_BODY)
+    except (RawPostDataException, ValueError, RecursionError):
+        return _error(400, "bad_json", _AUTO_DELETE_BODY)
+    if (
+        not isinstance(body, dict)
+        or set(body) != {"after_months"}
+        or not is_valid_after_months(body["after_months"])
+    ):
+        return _error(400, "bad_after_months", _AUTO_DELETE_BODY)
+    try:
+        auto_delete_may_choose(user=request.user)
+    except AutoDeleteNotTheUsers as refusal:
+        return _error(400, "commercial_account", str(refusal))
+    auto_delete_choose(user=request.user, after_months=body["after_months"])
+    return JsonResponse({"after_months": request.user.auto_delete_months})

@@ -4,7 +4,7 @@ plain dicts (dashboard/api.py, dashboard/selectors/api.py); these models
 describe them, and tests/security/test_openapi.py holds the two equal by
 fuzzing every operation against the document."""
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -75,6 +75,18 @@ class ConsentAnswer(_Answer):
     allowed: bool
     since: str | None = Field(description="When the consent in force was given (ISO 8601)")
     changed: bool
+
+
+class AutoDeleteSetting(BaseModel):
+    """The body of POST /api/me/auto-delete, and the answer of GET and POST:
+    conversations are deleted this many calendar months after their last
+    activity; null is off."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    after_months: Literal[3, 18, 36] | None = Field(
+        description="3, 18 or 36 months after a conversation's last activity; null: off"
+    )
 
 
 class Export(BaseModel):

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db.models import Prefetch
 
-from accounts.models import ConsentChange, User
+from accounts.models import AutoDeleteChange, ConsentChange, User
 from accounts.selectors import consent_allowed
 from dashboard.presentation import LAW_CAVEAT, iso_utc
 from retention.models import DeletionReceipt, Feedback, Message, TrainingRunConversation
@@ -58,7 +58,11 @@ def _conversations(user: User, durations: Durations, now: datetime) -> Iterator[
     consent_now = consent_allowed(user_id=user.pk, at=now)
     for c in qs.iterator(chunk_size=CHUNK):
         decision = decision_for_user(
-            c, is_commercial=user.is_commercial, consent_now=consent_now, durations=durations
+            c,
+            is_commercial=user.is_commercial,
+            consent_now=consent_now,
+            durations=durations,
+            auto_delete_months=user.auto_delete_months,
         )
         yield {
             "id": c.external_id,
@@ -113,6 +117,8 @@ def export_chunks(*, user: User, now: datetime) -> Iterator[str]:
                 "account_type": user.account_type,
                 "plan": user.plan,
                 "joined_at": iso_utc(user.date_joined),
+                # Months after last activity, or null: off.
+                "auto_delete_after_months": user.auto_delete_months,
             }
         )
     )
@@ -128,6 +134,19 @@ def export_chunks(*, user: User, now: datetime) -> Iterator[str]:
             }
             for c in ConsentChange.objects.filter(user=user)
             .order_by("effective_at", "id")
+            .iterator()
+        ),
+    )
+    yield from _array(
+        "auto_delete_history",
+        (
+            {
+                "after_months": c.after_months,
+                "recorded_at": iso_utc(c.recorded_at),
+                "source": c.source,
+            }
+            for c in AutoDeleteChange.objects.filter(user=user)
+            .order_by("recorded_at", "id")
             .iterator()
         ),
     )

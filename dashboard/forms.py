@@ -3,13 +3,20 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.auto_delete import AUTO_DELETE_MONTHS
 from accounts.external_ids import is_valid_external_id
 from dashboard.presentation import BadCursor, cursor_decode
 from retention.models import ConversationKind, Rule
 
 RULE_FILTER_CHOICES = [("", "Any rule")] + [
     (rule.value, rule.label)
-    for rule in (Rule.FLAGGED, Rule.SHARED_TRAINING, Rule.NOT_SHARED, Rule.COMMERCIAL)
+    for rule in (
+        Rule.FLAGGED,
+        Rule.AUTO_DELETE,
+        Rule.SHARED_TRAINING,
+        Rule.NOT_SHARED,
+        Rule.COMMERCIAL,
+    )
 ]
 KIND_FILTER_CHOICES = [("", "Any kind"), *ConversationKind.choices]
 DELETE_ALL_PHRASE = "delete all"
@@ -122,3 +129,17 @@ class DeleteAllForm(forms.Form):
         if value != DELETE_ALL_PHRASE:
             raise forms.ValidationError(f'Type "{DELETE_ALL_PHRASE}" exactly to delete everything.')
         return value
+
+
+class AutoDeleteForm(forms.Form):
+    """ "off" or a period of accounts.auto_delete.AUTO_DELETE_MONTHS; cleaned
+    to None or the number of months."""
+
+    after_months = forms.TypedChoiceField(
+        choices=[("off", "Off")] + [(str(n), f"{n} months") for n in AUTO_DELETE_MONTHS],
+        coerce=lambda value: None if value == "off" else int(value),
+        empty_value=None,
+        label=_("Delete my conversations automatically"),
+        error_messages={"required": _("Choose Off, 3, 18 or 36 months.")},
+    )
+    confirm = forms.BooleanField(required=False)

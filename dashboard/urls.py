@@ -18,6 +18,7 @@ urlpatterns = [
         name="conversation_delete",
     ),
     path("consent/", views.consent, name="consent"),
+    path("auto-delete/", views.auto_delete, name="auto_delete"),
     path("deleted/", views.deleted, name="deleted"),
     path("feedback/", views.feedback, name="feedback"),
     path("policy/", views.policy, name="policy"),
@@ -36,4 +37,5 @@ urlpatterns = [
     path("api/me/deleted", api.deleted, name="api_deleted"),
     path("api/me/export", api.export, name="api_export"),
     path("api/me/consent", api.consent, name="api_consent"),
+    path("api/me/auto-delete", api.auto_delete, name="api_auto_delete"),
 ]

@@ -200,6 +200,27 @@ OPERATIONS: tuple[Operation, ...] = (
         },
         body=me.ConsentChoice,
     ),
+    Operation(
+        "get",
+        "/api/me/auto-delete",
+        "The user's auto-delete: months after last activity, or null (off)",
+        SESSION,
+        {200: me.AutoDeleteSetting, **ME_ERRORS},
+    ),
+    Operation(
+        "post",
+        "/api/me/auto-delete",
+        "Set the user's auto-delete (3, 18, 36 or null); answers the value stored",
+        SESSION,
+        {
+            200: me.AutoDeleteSetting,
+            400: me.MeError,
+            **ME_ERRORS,
+            403: me.MeError,
+            413: me.MeError,
+        },
+        body=me.AutoDeleteSetting,
+    ),
 )
 
 _SECURITY = {

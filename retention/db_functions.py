@@ -11,7 +11,7 @@ from datetime import datetime
 from django.db import models
 from django.db.backends.signals import connection_created
 
-from retention.policy.dates import add_days, add_years
+from retention.policy.dates import add_days, add_months, add_years
 
 
 class _AddInterval(models.Func):
@@ -19,8 +19,11 @@ class _AddInterval(models.Func):
     unit: str = ""
     sqlite_function: str = ""
 
-    def __init__(self, expression, amount: int, **extra):
-        super().__init__(expression, models.Value(int(amount)), **extra)
+    def __init__(self, expression, amount, **extra):
+        # A number, or an expression (a column, a subquery): NULL gives NULL.
+        if not hasattr(amount, "resolve_expression"):
+            amount = models.Value(int(amount))
+        super().__init__(expression, amount, **extra)
 
     def as_postgresql(self, compiler, connection, **extra_context):
         moment_sql, moment_params = compiler.compile(self.source_expressions[0])
@@ -35,6 +38,15 @@ class _AddInterval(models.Func):
 class AddYears(_AddInterval):
     unit = "years"
     sqlite_function = "portal_add_years"
+
+
+class AddMonths(_AddInterval):
+    """Calendar months, clamped to the end of a shorter month: PostgreSQL's
+    interval arithmetic ('2026-01-31' + 1 month is '2026-02-28') and
+    retention.policy.dates.add_months agree."""
+
+    unit = "months"
+    sqlite_function = "portal_add_months"
 
 
 class AddDays(_AddInterval):
@@ -56,6 +68,7 @@ def _on_connection_created(sender, connection, **kwargs) -> None:
         raw = connection.connection
         raw.create_function("portal_add_years", 2, _sqlite_shift(add_years), deterministic=True)
         raw.create_function("portal_add_days", 2, _sqlite_shift(add_days), deterministic=True)
+        raw.create_function("portal_add_months", 2, _sqlite_shift(add_months), deterministic=True)
 
 
 def register_sqlite_functions() -> None:

@@ -27,6 +27,7 @@ class Rule(models.TextChoices):
     LEGAL_HOLD = "legal_hold", "Legal hold"
     FLAGGED = "flagged", "Flagged by trust and safety"
     DELETED = "deleted", "Deleted by you"
+    AUTO_DELETE = "auto_delete", "Auto-delete (your setting)"
     SHARED_TRAINING = "shared_training", "Shared for model training"
     NOT_SHARED = "not_shared", "Not shared for training"
 

@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from retention.purge import DEFAULT_BATCH_SIZE, purge_backlog_slice
 from retention.purge.fanout import purge_scheduled
+from retention.services.auto_delete import BATCH_SIZE as AUTO_DELETE_BATCH
+from retention.services.auto_delete import auto_delete_run
 
 # acks_late + reject_on_worker_lost: a worker killed mid-run leaves the message
 # to be redelivered; the committed batches are not redone (they are gone) and
@@ -51,3 +53,13 @@ def purge_batch(cutoff: str, batch_size: int = DEFAULT_BATCH_SIZE, max_batches: 
         cutoff=datetime.fromisoformat(cutoff), batch_size=batch_size, max_batches=max_batches
     )
     return report.as_dict()
+
+
+@shared_task(name="retention.tasks.auto_delete", **_TASK_OPTIONS)
+def auto_delete(now: str | None = None, batch_size: int = AUTO_DELETE_BATCH) -> dict:
+    """The scheduled auto-delete: every conversation past its owner's
+    auto-delete moment at `now` (ISO 8601, default the clock) is deleted
+    through the user's own deletion service. Idempotent; copies on several
+    hosts claim disjoint rows (SKIP LOCKED)."""
+    cutoff = datetime.fromisoformat(now) if now else timezone.now()
+    return {"deleted": auto_delete_run(now=cutoff, batch_size=batch_size)}

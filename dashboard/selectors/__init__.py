@@ -10,6 +10,7 @@ feedback, policy, api); views and the API import the functions from here.
 """
 
 from dashboard.selectors.api import api_conversation_page, api_deleted
+from dashboard.selectors.auto_delete import auto_delete_preview, auto_delete_state
 from dashboard.selectors.consent import consent_history, consent_preview
 from dashboard.selectors.conversations import conversation_detail, conversation_page
 from dashboard.selectors.deleted import deleted_page, receipt_page
@@ -20,6 +21,8 @@ from dashboard.selectors.policy import policy_notice, policy_page
 __all__ = [
     "api_conversation_page",
     "api_deleted",
+    "auto_delete_preview",
+    "auto_delete_state",
     "consent_history",
     "consent_preview",
     "consent_state",

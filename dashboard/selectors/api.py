@@ -37,7 +37,11 @@ def api_conversation_page(
     items = []
     for c in rows:
         decision = decision_for_user(
-            c, is_commercial=user.is_commercial, consent_now=consent_now, durations=durations
+            c,
+            is_commercial=user.is_commercial,
+            consent_now=consent_now,
+            durations=durations,
+            auto_delete_months=user.auto_delete_months,
         )
         items.append(
             {

@@ -20,7 +20,13 @@ from retention.selectors.conversations import owned_conversations
 PAGE_SIZE = 25
 RECENT_LIMIT = 50  # rows of the short lists on the overview
 # The rules a user can see (a hold is masked), in the order the overview lists them.
-USER_RULES = (Rule.FLAGGED, Rule.SHARED_TRAINING, Rule.NOT_SHARED, Rule.COMMERCIAL)
+USER_RULES = (
+    Rule.FLAGGED,
+    Rule.AUTO_DELETE,
+    Rule.SHARED_TRAINING,
+    Rule.NOT_SHARED,
+    Rule.COMMERCIAL,
+)
 RULE_LABELS = dict(Rule.choices)
 KIND_LABELS = dict(ConversationKind.choices)
 

@@ -253,6 +253,7 @@ def conversation_detail(
         is_commercial=user.is_commercial,
         consent_now=consent_allowed(user_id=user.pk, at=now),
         durations=policy_durations(),
+        auto_delete_months=user.auto_delete_months,
     )
     row = conversation_row(conversation, now, row_urls())
     clocks: list[Clock] = []

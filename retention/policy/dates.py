@@ -1,6 +1,9 @@
-"""Date arithmetic of the rules: years are calendar years (29 February plus
-one year is 28 February), days are 24-hour days."""
+"""Date arithmetic of the rules: years and months are calendar years and
+months, clamped to the end of a shorter month (29 February plus one year is
+28 February; 30 November plus 3 months is 28 or 29 February), days are
+24-hour days."""
 
+import calendar
 from datetime import datetime, timedelta
 
 
@@ -13,3 +16,11 @@ def add_years(moment: datetime, years: int) -> datetime:
 
 def add_days(moment: datetime, days: int) -> datetime:
     return moment + timedelta(days=days)
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
+    return moment.replace(
+        year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1])
+    )

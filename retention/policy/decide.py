@@ -1,7 +1,7 @@
 """Decisions for one conversation and one feedback submission.
 
 Precedence follows the rules table of docs/retention-rules.md: commercial, legal
-hold, flagged, deleted, shared for training, not shared.
+hold, flagged, deleted, auto-delete, shared for training, not shared.
 """
 
 from dataclasses import dataclass, field
@@ -11,15 +11,17 @@ from datetime import datetime
 # accounts (pure, like this package); the policy only uses it.
 from accounts.consent import ConsentEntry, consent_at
 from retention.policy.article import Quote, quotes_for
+from retention.policy.auto_delete import auto_delete_until
 from retention.policy.dates import add_days, add_years
 
 COMMERCIAL = "commercial"
 LEGAL_HOLD = "legal_hold"
 FLAGGED = "flagged"
 DELETED = "deleted"
+AUTO_DELETE = "auto_delete"
 SHARED_TRAINING = "shared_training"
 NOT_SHARED = "not_shared"
-RULES = (COMMERCIAL, LEGAL_HOLD, FLAGGED, DELETED, SHARED_TRAINING, NOT_SHARED)
+RULES = (COMMERCIAL, LEGAL_HOLD, FLAGGED, DELETED, AUTO_DELETE, SHARED_TRAINING, NOT_SHARED)
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class ConversationFacts:
     flagged_at: datetime | None = None
     on_hold: bool = False
     consent_now: bool = False  # the owner's consent today, for future runs
+    auto_delete_months: int | None = None  # the owner's auto-delete in force (None: off)
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,10 @@ def decide_conversation(
         add_years(facts.flagged_at, durations.flagged_scores_years) if facts.flagged_at else None
     )
     base_rule, base_until = _base_content_deadline(facts, durations)
+    # Auto-delete only ever brings a date forward (retention.policy.auto_delete).
+    auto_until = auto_delete_until(
+        facts.last_activity_at, facts.auto_delete_months, durations.deleted_days
+    )
 
     if facts.flagged_at is not None:
         # Flagged content is kept 2 years from the flag, deletion included.
@@ -107,14 +114,29 @@ def decide_conversation(
             decided_by=FLAGGED,
         )
     elif facts.deleted_at is not None:
-        deleted_until = add_days(facts.deleted_at, durations.deleted_days)
+        own_until = add_days(facts.deleted_at, durations.deleted_days)
+        deleted_until = min(base_until, own_until)
+        decided_by = base_rule if base_until < own_until else DELETED
+        if auto_until is not None and auto_until < deleted_until:
+            deleted_until, decided_by = auto_until, AUTO_DELETE
         decision = RetentionDecision(
             DELETED,
-            min(base_until, deleted_until),
+            deleted_until,
             None,
             False,
             _quotes(DELETED, durations) + _quotes(base_rule, durations),
-            decided_by=base_rule if base_until < deleted_until else DELETED,
+            decided_by=decided_by,
+        )
+    elif auto_until is not None and auto_until < base_until:
+        # The article has no sentence of its own for the user's setting: the
+        # deletion sentences say what happens at its moment.
+        decision = RetentionDecision(
+            AUTO_DELETE,
+            auto_until,
+            None,
+            future_training,
+            _quotes(DELETED, durations) + _training_quotes(facts),
+            decided_by=AUTO_DELETE,
         )
     else:
         decision = RetentionDecision(
@@ -160,6 +182,7 @@ def decide_feedback(facts: FeedbackFacts, durations: Durations = Durations()) ->
 
 
 __all__ = [
+    "AUTO_DELETE",
     "RULES",
     "ConsentEntry",
     "ConversationFacts",

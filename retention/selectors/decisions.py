@@ -10,10 +10,16 @@ from retention.policy import ConversationFacts, Durations, RetentionDecision, de
 
 
 def decision_for_user(
-    conversation: Conversation, *, is_commercial: bool, consent_now: bool, durations: Durations
+    conversation: Conversation,
+    *,
+    is_commercial: bool,
+    consent_now: bool,
+    durations: Durations,
+    auto_delete_months: int | None = None,
 ) -> RetentionDecision:
     """The decision the owner is shown: on_hold is always False here, because
-    a hold must never be revealed (the stored public_* columns mask it too)."""
+    a hold must never be revealed (the stored public_* columns mask it too).
+    `auto_delete_months` is the owner's setting in force (User.auto_delete_months)."""
     facts = ConversationFacts(
         last_activity_at=conversation.last_activity_at,
         shared_for_training=conversation.shared_for_training,
@@ -22,6 +28,7 @@ def decision_for_user(
         flagged_at=conversation.flagged_at,
         on_hold=False,
         consent_now=consent_now,
+        auto_delete_months=auto_delete_months,
     )
     return decide_conversation(facts, durations).for_user
 

@@ -21,9 +21,11 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections, models, transaction
 from django.db.models import Case, Count, Expression, F, Q, QuerySet, Value, When
 from django.db.models.functions import Least
+from django.db.models.lookups import LessThan
 from django.db.models.sql import UpdateQuery
 
-from retention.db_functions import AddDays, AddYears
+from accounts.selectors import auto_delete_months_of
+from retention.db_functions import AddDays, AddMonths, AddYears
 from retention.models import Conversation, Feedback, Flag, Rule
 from retention.policy import Durations
 from retention.selectors.exemptions import hold_covers, owner_is_commercial
@@ -32,19 +34,29 @@ from retention.selectors.settings import policy_durations
 _NULL_DATETIME = Value(None, output_field=Conversation._meta.get_field("retain_until"))
 
 
-def conversation_deadline_expressions(d: Durations) -> dict[str, Expression]:
+def conversation_deadline_expressions(
+    d: Durations, *, auto_delete_months: Expression | None = None
+) -> dict[str, Expression]:
     """The columns a conversation's deadlines are rewritten to, under
-    durations `d`: rule, retain_until, public_rule, public_retain_until."""
+    durations `d`: rule, retain_until, public_rule, public_retain_until.
+    `auto_delete_months` stands in for the owner's auto-delete (a preview
+    asks what another setting would give); by default the one in force."""
     commercial = owner_is_commercial()
     held = hold_covers(conversation_ref="external_id")
     base_until = Case(
         When(shared_for_training=True, then=AddYears("last_activity_at", d.shared_training_years)),
         default=AddDays("last_activity_at", d.not_shared_days),
     )
+    # The owner's auto-delete (retention.policy.auto_delete): NULL when off,
+    # and a comparison with NULL is never true, so "off" changes nothing.
+    months = auto_delete_months if auto_delete_months is not None else auto_delete_months_of()
+    auto_until = AddDays(AddMonths("last_activity_at", months), d.deleted_days)
+    deleted_until = Least(base_until, AddDays("deleted_at", d.deleted_days))
     public_rule = Case(
         When(commercial, then=Value(Rule.COMMERCIAL)),
         When(flagged_at__isnull=False, then=Value(Rule.FLAGGED)),
         When(deleted_at__isnull=False, then=Value(Rule.DELETED)),
+        When(LessThan(auto_until, base_until), then=Value(Rule.AUTO_DELETE)),
         When(shared_for_training=True, then=Value(Rule.SHARED_TRAINING)),
         default=Value(Rule.NOT_SHARED),
     )
@@ -53,8 +65,12 @@ def conversation_deadline_expressions(d: Durations) -> dict[str, Expression]:
         When(flagged_at__isnull=False, then=AddYears("flagged_at", d.flagged_content_years)),
         When(
             deleted_at__isnull=False,
-            then=Least(base_until, AddDays("deleted_at", d.deleted_days)),
+            then=Case(
+                When(LessThan(auto_until, deleted_until), then=auto_until),
+                default=deleted_until,
+            ),
         ),
+        When(LessThan(auto_until, base_until), then=auto_until),
         default=base_until,
     )
     return {
@@ -157,6 +173,13 @@ def refresh_feedback_deadlines(
     feedback: QuerySet[Feedback], *, durations: Durations | None = None
 ) -> int:
     return _rewrite(feedback, durations)
+
+
+def refresh_auto_delete_deadlines(user_id: int) -> int:
+    """After the account's auto-delete changed: its conversations' dates
+    (feedback and scores do not depend on it). Turning it off restores every
+    date the rules give without it."""
+    return refresh_conversation_deadlines(Conversation.objects.filter(user_id=user_id))
 
 
 def refresh_account_deadlines(user_id: int) -> None:

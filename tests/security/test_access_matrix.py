@@ -204,6 +204,7 @@ ROWS: list[Row] = [
     Row("dashboard:deleted", "GET", _signed_in(200)),
     Row("dashboard:feedback", "GET", _signed_in(200)),
     Row("dashboard:consent", "GET", _signed_in(200)),
+    Row("dashboard:auto_delete", "GET", _signed_in(200)),
     Row("dashboard:export", "GET", _signed_in(200)),
     Row("dashboard:policy", "GET", _all(200)),  # the article is public
     # Someone else's conversation: not found, for staff too (staff use the console).
@@ -217,6 +218,7 @@ ROWS: list[Row] = [
     ),
     Row("dashboard:delete_all", "POST", _signed_in(400), data=lambda s: {"confirm": "no"}),
     Row("dashboard:consent", "POST", _signed_in(400), data=lambda s: {"allowed": "maybe"}),
+    Row("dashboard:auto_delete", "POST", _signed_in(400), data=lambda s: {"after_months": "12"}),
     # Dismissing the notice of the policy version the seed's settings change
     # published: records the caller's own read only, then back to the overview.
     Row(
@@ -235,6 +237,13 @@ ROWS: list[Row] = [
         data=lambda s: {"allowed": "yes"},  # form-encoded, not a JSON boolean
     ),
     Row("dashboard:api_conversation_delete", "DELETE", _api(404), args=_owner_conversation),
+    Row("dashboard:api_auto_delete", "GET", _api(200)),
+    Row(
+        "dashboard:api_auto_delete",
+        "POST",
+        _api(400),
+        data=lambda s: {"after_months": "3"},  # form-encoded, not JSON
+    ),
 ]
 
 # --- Django admin, per registered model --------------------------------------
