@@ -192,6 +192,7 @@ def deadline_reason(
     last_activity_at: datetime | None = None,
     deleted_at: datetime | None = None,
     flagged_at: datetime | None = None,
+    auto_delete_months: int | None = None,
 ) -> str:
     """Why an item's removal date is what it is, in words, from the rule that
     set it (retention.policy's `decided_by`): "You deleted it on 5 May 2026:
@@ -253,6 +254,18 @@ def deadline_reason(
             )
             % {"n": days, "date": date_text(last_activity_at)}
         )
+    if decided_by == "auto_delete" and auto_delete_months:
+        return deleted + ngettext(
+            "Your auto-delete setting removes conversations %(n)d month after their last "
+            "activity (%(date)s), within the %(days)d days deleted conversations take to go.",
+            "Your auto-delete setting removes conversations %(n)d months after their last "
+            "activity (%(date)s), within the %(days)d days deleted conversations take to go.",
+            auto_delete_months,
+        ) % {
+            "n": auto_delete_months,
+            "date": date_text(last_activity_at),
+            "days": durations.deleted_days,
+        }
     if decided_by == "commercial":
         return _("Your organisation's commercial terms decide how long it is kept.")
     return deleted

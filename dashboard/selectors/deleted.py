@@ -98,7 +98,11 @@ def deleted_page(
     shown = []
     for c in rows:
         decision = decision_for_user(
-            c, is_commercial=user.is_commercial, consent_now=consent_now, durations=durations
+            c,
+            is_commercial=user.is_commercial,
+            consent_now=consent_now,
+            durations=durations,
+            auto_delete_months=user.auto_delete_months,
         )
         shown.append(
             DeletedRow(
@@ -115,6 +119,7 @@ def deleted_page(
                     last_activity_at=c.last_activity_at,
                     deleted_at=c.deleted_at,
                     flagged_at=c.flagged_at,
+                    auto_delete_months=user.auto_delete_months,
                 ),
                 quotes=[
                     QuoteLink(q.text, policy_anchor_url(q.section))

@@ -274,12 +274,19 @@ def quote_text(rendered: str, shipped: str) -> str | None:
     return rendered
 
 
+# A rule the article has no sentence of its own for, and the topic whose
+# sentences explain it: auto-delete deletes, so the deletion sentences say
+# what happens at its moment (as retention.policy.decide quotes it).
+QUOTED_AS = {"auto_delete": "deleted"}
+
+
 @cache
 def key_quotes_for(topic: str, durations: HasDurations | None = None) -> tuple[Quote, ...]:
     """The sentences of `topic` that state its duration ("Deleted from our
     back-end storage systems within 30 days"): the one line a row quotes to
     say why its date is what it is. All of the topic's quotes when none of
     them states a duration."""
+    topic = QUOTED_AS.get(topic, topic)
     quotes = quotes_for(topic, durations)
     keyed = tuple(
         Quote(q.section, quote_text(render_sentence(q.text, durations), q.text) or "")

@@ -15,11 +15,12 @@ def decision_for_user(
     is_commercial: bool,
     consent_now: bool,
     durations: Durations,
-    auto_delete_months: int | None = None,
+    auto_delete_months: int | None,
 ) -> RetentionDecision:
     """The decision the owner is shown: on_hold is always False here, because
     a hold must never be revealed (the stored public_* columns mask it too).
-    `auto_delete_months` is the owner's setting in force (User.auto_delete_months)."""
+    `auto_delete_months` is the owner's setting in force (User.auto_delete_months),
+    required so no caller can forget it and show a date the stored one disagrees with."""
     facts = ConversationFacts(
         last_activity_at=conversation.last_activity_at,
         shared_for_training=conversation.shared_for_training,

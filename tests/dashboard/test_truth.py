@@ -234,3 +234,29 @@ def test_no_quote_ends_in_a_link_phrase_that_points_nowhere():
     for sentence, quoted in DEAD_LINK_QUOTES.items():
         if quoted is not None:
             assert sentence.startswith(quoted.rstrip("."))
+
+
+def test_an_auto_deleted_item_says_the_auto_delete_setting_set_its_date(db, add_message, now):
+    """A conversation auto-delete removed reads its reason (the setting, in
+    words) and the deletion sentence, and the page answers 200."""
+    from accounts.services import consent_record
+    from retention.services.auto_delete import auto_delete_choose
+    from tests.factories import UserFactory
+
+    user = UserFactory()
+    consent_record(  # shared for training: kept 5 years, so auto-delete's date is the earlier
+        user=user,
+        allowed=True,
+        source="dashboard",
+        article_version="v",
+        effective_at=now - timedelta(days=400),
+    )
+    add_message(user, now - timedelta(days=120), conversation="c-old", title="Old")
+    chosen = auto_delete_choose(user=user, after_months=3, now=now)
+    assert chosen.deleted_now == 1
+    user.refresh_from_db()
+    response = client_for(user).get("/deleted/")
+    assert response.status_code == 200
+    page = text(response)
+    assert "Your auto-delete setting removes conversations 3 months after their last" in page
+    assert "within 30 days" in page
