@@ -107,3 +107,15 @@ def axes_client_ip(request) -> str | None:
         return str(ipaddress.ip_address(hops[-count]))
     except ValueError:
         return remote
+
+
+class LogoutView(auth_views.LogoutView):
+    """POST signs out (Django's view); GET shows a page with the sign-out
+    button instead of an empty 405, so a typed or bookmarked /accounts/logout/
+    still leads somewhere."""
+
+    http_method_names = ["get", "post", "options"]
+    confirm_template_name = "registration/logged_out_confirm.html"
+
+    def get(self, request, *args, **kwargs):
+        return render(request, self.confirm_template_name)
