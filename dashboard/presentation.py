@@ -111,9 +111,10 @@ class Timeline:
         return f"{self.today_x:.1f}"
 
     @property
-    def axis_x(self) -> str:
-        """Today's x on the full timeline's 0..300 axis (10..290 drawn)."""
-        return f"{10 + self.today_x * 2.8:.1f}"
+    def step(self) -> int:
+        """Today's position in steps of 5 (0..100): the CSS class `at-<step>`
+        places the "Today" label (no inline style under the CSP)."""
+        return int(round(self.today_x / 5) * 5)
 
     @property
     def today_anchor(self) -> str:

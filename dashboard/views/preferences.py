@@ -28,7 +28,7 @@ def _zone_choices() -> list[tuple[str, str]]:
 
 
 class PreferencesForm(forms.Form):
-    time_zone = forms.CharField(required=False, max_length=64, label=gettext_lazy("Time zone"))
+    time_zone = forms.CharField(required=False, label=gettext_lazy("Time zone"))
     language = forms.ChoiceField(choices=settings.LANGUAGES, label=gettext_lazy("Language"))
 
     def clean_time_zone(self) -> str:
