@@ -15,6 +15,7 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from accounts.forms import AccountPasswordResetForm
+from accounts.roles import home_url_name
 from accounts.tasks import password_reset_mail
 
 
@@ -45,6 +46,10 @@ class LoginView(auth_views.LoginView):
         if url and urlsplit(url).path in (reverse("login"), reverse("logout")):
             return ""
         return url
+
+    def get_default_redirect_url(self) -> str:
+        """Without a `next`, staff land where they work (accounts.roles.home_url_name)."""
+        return reverse(home_url_name(self.request.user))
 
 
 class PasswordResetView(auth_views.PasswordResetView):

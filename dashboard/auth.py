@@ -3,10 +3,10 @@ request gets back: a redirect to sign in for a page, `HX-Redirect` for an htmx
 request (a 302 would be followed by the XHR and its login page swapped into
 the fragment), and a JSON 401 for the API.
 
-Staff land where they work: after sign-in (LOGIN_REDIRECT_URL is `landing`)
-privacy admins go to Django admin, support agents to the support console and
-everyone else to the overview; staff who open the overview get links to their
-tools instead of an empty end-user page."""
+Staff land where they work: after sign-in privacy admins go to Django admin,
+support agents to the support console and everyone else to the overview
+(accounts.views.LoginView, by accounts.roles.home_url_name); staff who open
+the overview get links to their tools instead of an empty end-user page."""
 
 from collections.abc import Callable
 from functools import wraps
@@ -15,38 +15,11 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render, resolve_url
-from django.urls import reverse
+from django.shortcuts import render, resolve_url
 from django.utils.functional import SimpleLazyObject
 from django.utils.http import urlencode
-from django.views.decorators.http import require_GET
 
-from accounts.roles import can_use_console, is_privacy_admin
-
-
-def opens_admin(user) -> bool:
-    """Django admin lets in active staff; privacy admins (and superusers) are."""
-    return bool(user.is_authenticated and user.is_active and user.is_staff) and is_privacy_admin(
-        user
-    )
-
-
-def home_url_for(user) -> str:
-    """Where a person starts: admin for privacy admins, the console for
-    support agents, the overview for everyone else."""
-    if opens_admin(user):
-        return reverse("admin:index")
-    if can_use_console(user):
-        return reverse("support:index")
-    return reverse("dashboard:overview")
-
-
-@require_GET
-def landing(request: HttpRequest) -> HttpResponse:
-    """LOGIN_REDIRECT_URL: send a freshly signed-in person to their home."""
-    if not request.user.is_authenticated:
-        return redirect_to_login(reverse("landing"))
-    return redirect(home_url_for(request.user))
+from accounts.roles import can_use_console, opens_admin
 
 
 def staff_see_their_tools(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

@@ -160,8 +160,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-# Staff land where they work (dashboard.auth.landing).
-LOGIN_REDIRECT_URL = "landing"
+# Without a `next`, staff land on admin or the console instead (accounts.views.LoginView).
+LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 
 # Login throttling (django-axes): lock an account+address after repeated failures.

@@ -1,14 +1,13 @@
 """URL map: the end-user dashboard, accounts, the support console, the
 internal API (ingest, connected systems), the API description
-(/api/openapi.json) and Django admin; the language switch (/i18n/setlang/),
-the preferences page and the after-sign-in landing. The error handlers answer
+(/api/openapi.json) and Django admin; the language switch (/i18n/setlang/)
+and the preferences page. The error handlers answer
 the portal's own pages, and JSON under /api/ (privacy_portal.http)."""
 
 from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import set_language
 
-from dashboard.auth import landing
 from dashboard.views.preferences import preferences
 from privacy_portal.openapi import openapi_json
 
@@ -20,7 +19,6 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("support/", include("support.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
-    path("start/", landing, name="landing"),
     path("preferences/", preferences, name="preferences"),
     path("", include("dashboard.urls")),
 ]

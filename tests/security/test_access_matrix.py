@@ -195,8 +195,6 @@ ROWS: list[Row] = [
     Row("login", "GET", {ANON: 200, USER: 302, AGENT: 302, ADMIN: 302}),  # signed in: onwards
     Row("logout", "POST", _all(302)),
     Row("logout", "GET", _all(200)),  # a page with the sign-out button, not a 405
-    # After sign-in: each role to its home (admin, console, overview); anonymous to sign in.
-    Row("landing", "GET", _all(302)),
     # Time zone and language: the visitor's own cookies, open to everyone.
     Row("preferences", "GET", _all(200)),
     Row(

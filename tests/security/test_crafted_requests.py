@@ -103,8 +103,7 @@ def test_a_signed_in_next_loop_on_the_login_page_ends_on_the_dashboard(db, next_
     client.force_login(UserFactory())
     response = client.get("/accounts/login/", {"next": next_url}, follow=True)
     assert response.status_code == 200
-    # Through the landing that sends each role to its home (an end user: the overview).
-    assert response.redirect_chain == [("/start/", 302), ("/", 302)]
+    assert response.redirect_chain == [("/", 302)]
 
 
 def test_signing_in_with_next_pointing_at_the_login_page_lands_on_the_dashboard(db):
