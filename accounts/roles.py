@@ -121,6 +121,22 @@ def can_use_console(user: User | None) -> bool:
     return is_privacy_admin(user) or is_support_agent(user)
 
 
+def opens_admin(user: User | None) -> bool:
+    """Django admin lets in active staff; privacy admins (and superusers) are."""
+    return bool(user is not None and user.is_active and user.is_staff) and is_privacy_admin(user)
+
+
+def home_url_name(user: User | None) -> str:
+    """Where a person starts after signing in (a URL name): Django admin for
+    privacy admins, the support console for support agents, the overview for
+    everyone else."""
+    if opens_admin(user):
+        return "admin:index"
+    if can_use_console(user):
+        return "support:index"
+    return "dashboard:overview"
+
+
 def role_of(user: User | None) -> str:
     """The access-log role of whoever made a request."""
     if user is None or not user.is_authenticated:

@@ -15,6 +15,7 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from accounts.forms import AccountPasswordResetForm
+from accounts.roles import home_url_name
 from accounts.tasks import password_reset_mail
 
 
@@ -45,6 +46,10 @@ class LoginView(auth_views.LoginView):
         if url and urlsplit(url).path in (reverse("login"), reverse("logout")):
             return ""
         return url
+
+    def get_default_redirect_url(self) -> str:
+        """Without a `next`, staff land where they work (accounts.roles.home_url_name)."""
+        return reverse(home_url_name(self.request.user))
 
 
 class PasswordResetView(auth_views.PasswordResetView):
@@ -107,3 +112,15 @@ def axes_client_ip(request) -> str | None:
         return str(ipaddress.ip_address(hops[-count]))
     except ValueError:
         return remote
+
+
+class LogoutView(auth_views.LogoutView):
+    """POST signs out (Django's view); GET shows a page with the sign-out
+    button instead of an empty 405, so a typed or bookmarked /accounts/logout/
+    still leads somewhere."""
+
+    http_method_names = ["get", "post", "options"]
+    confirm_template_name = "registration/logged_out_confirm.html"
+
+    def get(self, request, *args, **kwargs):
+        return render(request, self.confirm_template_name)

@@ -1,7 +1,12 @@
 """Who may see a dashboard page or call /api/me/, and what an anonymous
 request gets back: a redirect to sign in for a page, `HX-Redirect` for an htmx
 request (a 302 would be followed by the XHR and its login page swapped into
-the fragment), and a JSON 401 for the API."""
+the fragment), and a JSON 401 for the API.
+
+Staff land where they work: after sign-in privacy admins go to Django admin,
+support agents to the support console and everyone else to the overview
+(accounts.views.LoginView, by accounts.roles.home_url_name); staff who open
+the overview get links to their tools instead of an empty end-user page."""
 
 from collections.abc import Callable
 from functools import wraps
@@ -10,8 +15,41 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import resolve_url
+from django.shortcuts import render, resolve_url
+from django.utils.functional import SimpleLazyObject
 from django.utils.http import urlencode
+
+from accounts.roles import can_use_console, opens_admin
+
+
+def staff_see_their_tools(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """On an end-user page, staff (console or admin users) get a page with
+    links to their tools rather than an empty overview of their own."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        user = request.user
+        if user.is_authenticated and (opens_admin(user) or can_use_console(user)):
+            return render(
+                request,
+                "dashboard/staff_home.html",
+                {"opens_admin": opens_admin(user), "opens_console": can_use_console(user)},
+            )
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def portal_roles(request: HttpRequest) -> dict:
+    """Context processor: which staff tools the nav links to (looked up only
+    when a template asks)."""
+    user = getattr(request, "user", None)
+    if user is None:
+        return {}
+    return {
+        "nav_console": SimpleLazyObject(lambda: can_use_console(user)),
+        "nav_admin": SimpleLazyObject(lambda: opens_admin(user)),
+    }
 
 
 def _login_url_for(request: HttpRequest) -> str:

@@ -12,19 +12,22 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from django.utils.html import escape
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 # Every retention date shown to a user carries this: a legal hold is never
 # revealed, so the date is always "unless retention is required by law".
-LAW_CAVEAT = "unless retention is required by law"
+LAW_CAVEAT = gettext_lazy("unless retention is required by law")
 
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+# Day month year in words, in the active language ("2 February 2026",
+# "2 février 2026"); the UTC title adds the time.
+DAY_FORMAT = "j F Y"
+UTC_FORMAT = "j F Y, H:i"
 
 
 def _whole_months(earlier: date, later: date) -> int:
@@ -32,24 +35,43 @@ def _whole_months(earlier: date, later: date) -> int:
     return months - 1 if later.day < earlier.day else months
 
 
+def _local_day(moment: datetime) -> date:
+    """The calendar day of `moment` in the active time zone (the person's,
+    set by privacy_portal.http.TimeZoneMiddleware; UTC when none)."""
+    return timezone.localtime(moment).date()
+
+
 def relative_text(target: datetime, now: datetime) -> str:
     """'in 29 days', 'today', '3 days ago', 'in 5 years': calendar days,
-    months and years in UTC (5 calendar years read "5 years", not 4.99)."""
-    target_day, today = target.astimezone(UTC).date(), now.astimezone(UTC).date()
+    months and years in the person's time zone (5 calendar years read
+    "5 years", not 4.99)."""
+    target_day, today = _local_day(target), _local_day(now)
     days = (target_day - today).days
     if days == 0:
-        return "today"
+        return _("today")
     n = abs(days)
     if n < 60:
-        amount = _plural(n, "day")
+        amount = ngettext("%(n)d day", "%(n)d days", n) % {"n": n}
     else:
         months = _whole_months(*sorted((target_day, today)))
-        amount = _plural(months, "month") if months < 24 else _plural(months // 12, "year")
-    return f"in {amount}" if days > 0 else f"{amount} ago"
+        if months < 24:
+            amount = ngettext("%(n)d month", "%(n)d months", months) % {"n": months}
+        else:
+            years = months // 12
+            amount = ngettext("%(n)d year", "%(n)d years", years) % {"n": years}
+    if days > 0:
+        return _("in %(amount)s") % {"amount": amount}
+    return _("%(amount)s ago") % {"amount": amount}
 
 
 def date_text(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%-d %B %Y")
+    """The day, in words, in the person's time zone and language."""
+    return date_format(timezone.localtime(moment), DAY_FORMAT)
+
+
+def utc_text(moment: datetime) -> str:
+    """The moment in UTC, to the minute: what a date's hover title says."""
+    return _("%(moment)s UTC") % {"moment": date_format(moment.astimezone(UTC), UTC_FORMAT)}
 
 
 def iso_utc(moment: datetime | None) -> str | None:
@@ -59,36 +81,124 @@ def iso_utc(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def time_html(moment: datetime) -> SafeString:
+    """A <time>: the day in the person's zone, ISO UTC in `datetime`, the UTC
+    time in `title` (shown on hover)."""
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>',
+        iso_utc(moment),
+        utc_text(moment),
+        date_text(moment),
+    )
+
+
 @dataclass(frozen=True)
 class Timeline:
-    """Coordinates of the small SVG bar, in a 0..100 wide viewBox."""
+    """The retention timeline of one thing: from its start (x=0, last activity
+    or submission) to its removal date (x=100), with today at `today_x`.
+    `bar` is the compact bar of a list row; templates/dashboard/_timeline.html
+    draws the full one with an axis (start, today, end) and a legend."""
 
     today_x: float
-    past: bool  # today is after the end: purge is due
+    past: bool  # today is after the end: removal is due
     label: str
+    start: datetime | None = None
+    end: datetime | None = None
+    now: datetime | None = None
 
     @property
     def x(self) -> str:
         # Pre-formatted: SVG coordinates must not go through number localisation.
         return f"{self.today_x:.1f}"
 
+    @property
+    def step(self) -> int:
+        """Today's position in steps of 5 (0..100): the CSS class `at-<step>`
+        places the "Today" label (no inline style under the CSP)."""
+        return int(round(self.today_x / 5) * 5)
+
+    @property
+    def today_anchor(self) -> str:
+        # The "today" label stays inside the drawing near either end.
+        if self.today_x < 15:
+            return "start"
+        return "end" if self.today_x > 85 else "middle"
+
+    @property
+    def start_text(self) -> str:
+        return date_text(self.start) if self.start else ""
+
+    @property
+    def end_text(self) -> str:
+        return date_text(self.end) if self.end else ""
+
+    @property
+    def today_text(self) -> str:
+        return date_text(self.now) if self.now else ""
+
+    @property
+    def start_time(self) -> SafeString:
+        return time_html(self.start) if self.start else mark_safe("")
+
+    @property
+    def end_time(self) -> SafeString:
+        return time_html(self.end) if self.end else mark_safe("")
+
+    @property
+    def remaining(self) -> str:
+        if self.past or self.end is None or self.now is None:
+            return _("none: removal is due")
+        return relative_text(self.end, self.now)
+
+    @property
+    def bar(self) -> SafeString:
+        """The compact bar (list rows): kept so far, remaining, today."""
+        return format_html(
+            '<svg class="timeline" viewBox="0 0 100 12" width="120" height="14" role="img" '
+            'aria-label="{label}" focusable="false"><title>{label}</title>'
+            '<line class="tl-track" x1="0" y1="6" x2="100" y2="6" stroke-width="2"/>'
+            '<line class="tl-kept" x1="0" y1="6" x2="{x}" y2="6" stroke-width="4"/>'
+            '<line class="tl-now" x1="{x}" y1="0" x2="{x}" y2="12" stroke-width="2.5"/></svg>',
+            label=self.label,
+            x=self.x,
+        )
+
 
 @dataclass(frozen=True)
 class ShownDate:
     at: datetime
-    text: str  # "2 February 2026"
+    text: str  # "2 February 2026", in the person's time zone
     relative: str  # "in 29 days"
-    iso: str
+    iso: str  # ISO 8601 UTC
+    title: str = ""  # "2 February 2026, 09:00 UTC"
 
     @property
     def caveat(self) -> str:
         return LAW_CAVEAT
 
+    @property
+    def html(self) -> SafeString:
+        """The date's markup wherever a date is shown (templates/dashboard/
+        _date.html prints this, list rows print it directly)."""
+        return format_html(
+            '<time datetime="{}" title="{}">{}</time> <span class="relative">({})</span>',
+            self.iso,
+            self.title,
+            self.text,
+            self.relative,
+        )
+
 
 def shown_date(moment: datetime | None, now: datetime) -> ShownDate | None:
     if moment is None:
         return None
-    return ShownDate(moment, date_text(moment), relative_text(moment, now), iso_utc(moment) or "")
+    return ShownDate(
+        moment,
+        date_text(moment),
+        relative_text(moment, now),
+        iso_utc(moment) or "",
+        utc_text(moment),
+    )
 
 
 def timeline(start: datetime, end: datetime | None, now: datetime) -> Timeline | None:
@@ -100,19 +210,35 @@ def timeline(start: datetime, end: datetime | None, now: datetime) -> Timeline |
     x = 100.0 if span <= 0 else (now - start).total_seconds() / span * 100
     x = round(min(max(x, 0.0), 100.0), 1)
     past = now >= end
-    label = f"Timeline from last activity on {date_text(start)} to {date_text(end)}; " + (
-        "the date has passed, removal is due" if past else f"today is {x:.0f}% of the way"
-    )
-    return Timeline(today_x=x, past=past, label=label)
+    if past:
+        label = _("Timeline from %(start)s to %(end)s; the date has passed, removal is due") % {
+            "start": date_text(start),
+            "end": date_text(end),
+        }
+    else:
+        label = _("Timeline from %(start)s to %(end)s; today is %(percent)s%% of the way") % {
+            "start": date_text(start),
+            "end": date_text(end),
+            "percent": f"{x:.0f}",
+        }
+    return Timeline(today_x=x, past=past, label=label, start=start, end=end, now=now)
 
 
 def erasure_text(purged_at: datetime, systems: list[tuple[str, datetime | None]]) -> str:
     """What became of a purged conversation elsewhere, in words: "Erased from
     the portal on 3 May 2026; confirmed by Chat history on 4 May 2026;
     waiting for Warehouse since 3 May 2026." """
-    parts = [f"Erased from the portal on {date_text(purged_at)}"]
-    parts += [f"confirmed by {name} on {date_text(at)}" for name, at in systems if at]
-    parts += [f"waiting for {name} since {date_text(purged_at)}" for name, at in systems if not at]
+    parts = [_("Erased from the portal on %(date)s") % {"date": date_text(purged_at)}]
+    parts += [
+        _("confirmed by %(system)s on %(date)s") % {"system": name, "date": date_text(at)}
+        for name, at in systems
+        if at
+    ]
+    parts += [
+        _("waiting for %(system)s since %(date)s") % {"system": name, "date": date_text(purged_at)}
+        for name, at in systems
+        if not at
+    ]
     return "; ".join(parts) + "."
 
 

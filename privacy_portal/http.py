@@ -14,16 +14,30 @@ produced it:
   others (the user's /api/me/) say `{"error": code, "detail": text}`.
 
 The handler400/403/404/500 views below are the URLconf's error handlers:
-they answer JSON under /api/ and Django's own pages elsewhere, and turn a
-body over DATA_UPLOAD_MAX_MEMORY_SIZE into 413 rather than 400.
+they answer JSON under /api/ and the portal's own pages elsewhere
+(templates/errors/), and turn a body over DATA_UPLOAD_MAX_MEMORY_SIZE into 413
+rather than 400. A 405 from `require_GET`/`require_POST` gets the same page,
+its Allow header kept (BrandedMethodNotAllowedMiddleware).
+
+Pages show dates in the person's time zone: TimeZoneMiddleware activates the
+zone named by the `portal_tz` cookie (set by static/js/portal.js from the
+browser, or on the preferences page) when it is a real IANA zone; anything else
+is ignored and the page stays in UTC. /api/ always answers in UTC.
 """
 
+import zoneinfo
 from collections.abc import Callable
+from functools import lru_cache
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.template import loader
+from django.utils import timezone
 from django.utils.cache import patch_cache_control
-from django.views import defaults
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 API_PREFIX = "/api/"
 INTERNAL_API_PREFIX = "/api/internal/"
@@ -102,30 +116,148 @@ class ApiJsonErrorsMiddleware:
         return rewritten
 
 
+@lru_cache(maxsize=512)
+def _zone(name: str) -> zoneinfo.ZoneInfo | None:
+    return zoneinfo.ZoneInfo(name)
+
+
+def time_zone_or_none(name: str | None) -> zoneinfo.ZoneInfo | None:
+    """The IANA zone `name` names, or None for anything else (empty, too
+    long, a path, an unknown name). Only names the tz database lists count:
+    ZoneInfo alone would also open files such as "posixrules"."""
+    if not name or len(name) > 64 or name not in _available_zones():
+        return None
+    try:
+        return _zone(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+@lru_cache(maxsize=1)
+def _available_zones() -> frozenset[str]:
+    # "localtime" and the like are files, not zones a person lives in.
+    return frozenset(
+        name for name in zoneinfo.available_timezones() if name == "UTC" or "/" in name
+    )
+
+
+def available_time_zones() -> list[str]:
+    """Every zone a person may choose, sorted (the preferences page's list)."""
+    return sorted(_available_zones())
+
+
+class TimeZoneMiddleware:
+    """Activate the time zone of the `portal_tz` cookie for pages (never for
+    /api/, whose dates are UTC); an invalid cookie is ignored."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        zone = None
+        if not _is_api(request):
+            zone = time_zone_or_none(request.COOKIES.get(settings.PORTAL_TZ_COOKIE))
+        if zone is None:
+            timezone.deactivate()
+        else:
+            timezone.activate(zone)
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
+
+
+# What each error page says: (title, explanation).
+_PAGES = {
+    400: (
+        gettext_lazy("That request was not valid"),
+        gettext_lazy("The portal could not understand the request, so nothing was changed."),
+    ),
+    403: (
+        gettext_lazy("You may not open this page"),
+        gettext_lazy("Your account does not give access to this page. Nothing was changed."),
+    ),
+    404: (
+        gettext_lazy("Page not found"),
+        gettext_lazy("There is nothing at this address. It may have moved or been deleted."),
+    ),
+    405: (
+        gettext_lazy("This page cannot be used that way"),
+        gettext_lazy(
+            "The page was asked for in a way it does not answer (for example a form sent "
+            "to a page that only shows something). Nothing was changed."
+        ),
+    ),
+    413: (
+        gettext_lazy("That request was too large"),
+        gettext_lazy("The request body is too large. Nothing was changed."),
+    ),
+    500: (
+        gettext_lazy("Something went wrong on our side"),
+        gettext_lazy(
+            "The portal could not answer this request and nothing was changed. "
+            "Please try again in a few minutes."
+        ),
+    ),
+}
+
+
+def error_page(request: HttpRequest, status: int) -> HttpResponse:
+    """The branded HTML page for an error status (with the nav and a way back)."""
+    title, message = _PAGES[status]
+    context = {"status": status, "title": title, "message": message}
+    return render(request, "errors/error.html", context, status=status)
+
+
+class BrandedMethodNotAllowedMiddleware:
+    """A page answering 405 (Django's require_GET/require_POST return an empty
+    HttpResponseNotAllowed) gets the branded page; the Allow header stays.
+    /api/ is left to ApiJsonErrorsMiddleware, which makes it JSON."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code != 405 or _is_api(request) or response.content:
+            return response
+        page = error_page(request, 405)
+        if "Allow" in response:
+            page["Allow"] = response["Allow"]
+        return page
+
+
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """handler400: a body over the size limit is 413, anything else 400."""
-    if isinstance(exception, RequestDataTooBig):
-        if _is_api(request):
-            return api_error(request, 413)
-        return HttpResponse("The request body is too large.", status=413, content_type="text/plain")
+    status = 413 if isinstance(exception, RequestDataTooBig) else 400
     if _is_api(request):
-        return api_error(request, 400)
-    return defaults.bad_request(request, exception)
+        return api_error(request, status)
+    return error_page(request, status)
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _is_api(request):
         return api_error(request, 403)
-    return defaults.permission_denied(request, exception)
+    return error_page(request, 403)
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _is_api(request):
         return api_error(request, 404)
-    return defaults.page_not_found(request, exception)
+    return error_page(request, 404)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: rendered without the request's context (no session, user or
+    database needed), since whatever failed may fail again."""
     if _is_api(request):
         return api_error(request, 500)
-    return defaults.server_error(request)
+    title, message = _PAGES[500]
+    try:
+        body = loader.get_template("errors/500.html").render(
+            {"status": 500, "title": title, "message": message}
+        )
+    except Exception:  # the last resort must answer something
+        body = _("Something went wrong on our side; nothing was changed.")
+        return HttpResponse(body, status=500, content_type="text/plain; charset=utf-8")
+    return HttpResponse(body, status=500)

@@ -81,11 +81,17 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The interface language: the set_language cookie, else the browser's Accept-Language.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Signed-in answers are never cached (knows the user, so after auth).
     "privacy_portal.http.NoStoreWhenSignedInMiddleware",
+    # Dates in the person's time zone (the portal_tz cookie); the API stays UTC.
+    "privacy_portal.http.TimeZoneMiddleware",
+    # A 405 from a method decorator becomes the branded page (Allow kept).
+    "privacy_portal.http.BrandedMethodNotAllowedMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -103,9 +109,12 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.template.context_processors.tz",
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "dashboard.auth.portal_roles",
             ],
         },
     },
@@ -151,6 +160,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+# Without a `next`, staff land on admin or the console instead (accounts.views.LoginView).
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -169,10 +179,17 @@ AXES_USERNAME_CALLABLE = "accounts.views.axes_username"
 PORTAL_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "accounts.views.axes_client_ip"
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# The interface's languages (the retention article stays in its published
+# language, English). French strings come from locale/fr (makemessages -l fr).
+LANGUAGES = [("en", "English"), ("fr", "Français")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Stored and computed in UTC; pages show dates in the person's time zone
+# (privacy_portal.http.TimeZoneMiddleware), the API always in UTC.
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+PORTAL_TZ_COOKIE = "portal_tz"
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

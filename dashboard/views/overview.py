@@ -6,13 +6,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboard import selectors
-from dashboard.auth import portal_login_required
+from dashboard.auth import portal_login_required, staff_see_their_tools
 from dashboard.views.common import page_context
 from retention.services.documents import UnknownPolicyVersion, policy_notice_dismiss
 
 
 @require_GET
 @portal_login_required
+@staff_see_their_tools
 def overview(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     return render(

@@ -159,7 +159,7 @@ def test_conversation_list_shows_dates_timelines_and_links_as_the_other_pages_do
             )
             assert CAVEAT in kept
         assert f'data-label="Kept until" class="cell-kept">{kept}</td>' in body
-        bar = render_to_string("dashboard/_timeline.html", {"t": row.timeline})
+        bar = render_to_string("dashboard/_timeline.html", {"t": row.timeline, "compact": True})
         assert bool(bar) is not commercial
         assert f'data-label="Timeline" class="cell-timeline">{bar}</td>' in body
         assert f'<a href="{reverse("dashboard:conversation", args=[row.id])}">' in body

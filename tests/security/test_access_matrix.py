@@ -194,6 +194,16 @@ ROWS: list[Row] = [
     # Sign in, out and password reset: open to everyone.
     Row("login", "GET", {ANON: 200, USER: 302, AGENT: 302, ADMIN: 302}),  # signed in: onwards
     Row("logout", "POST", _all(302)),
+    Row("logout", "GET", _all(200)),  # a page with the sign-out button, not a 405
+    # Time zone and language: the visitor's own cookies, open to everyone.
+    Row("preferences", "GET", _all(200)),
+    Row(
+        "preferences",
+        "POST",
+        _all(400),
+        data=lambda s: {"time_zone": "Not/AZone", "language": "en"},
+    ),
+    Row("set_language", "POST", _all(302), data=lambda s: {"language": "fr"}),
     Row("password_reset", "GET", _all(200)),
     Row("password_reset_done", "GET", _all(200)),
     Row("password_reset_confirm", "GET", _all(200), args=lambda s: ["MQ", "bad-token"]),
