@@ -9,8 +9,10 @@ from pathlib import Path
 
 import axe_playwright_python
 import pytest
+from django.apps import apps as django_apps
 from django.utils import timezone
 
+from accounts import roles
 from accounts.models import User
 from retention.demo import seed_demo
 
@@ -51,6 +53,7 @@ SCREENS = (
 
 @pytest.fixture
 def demo(portal):
+    roles.groups_sync(django_apps)  # the staff groups a flush removed
     seed_demo(now=timezone.now())
     return portal
 

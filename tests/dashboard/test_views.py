@@ -137,8 +137,8 @@ def test_conversation_list_shows_rows_newest_first_with_badge_date_and_timeline(
 def test_conversation_list_shows_dates_timelines_and_links_as_the_other_pages_do(
     db, add_message, now, commercial
 ):
-    # The rows include the shared date and timeline partials: what they show
-    # is what every other page shows for the same date.
+    # The rows print the markup the shared date and timeline partials print:
+    # what they show is what every other page shows for the same date.
     user = CommercialUserFactory() if commercial else UserFactory()
     add_message(user, now - timedelta(days=2), conversation="c-1", title="First")
     add_message(user, now - timedelta(days=1), conversation="c:2~x", title="Second")
@@ -148,7 +148,7 @@ def test_conversation_list_shows_dates_timelines_and_links_as_the_other_pages_do
     rows = selectors.conversation_page(user=user, now=timezone.now()).rows
     assert [row.id for row in rows] == ["c:2~x", "c-1"]
     for row in rows:
-        last = render_to_string("dashboard/_date.html", {"d": row.last_activity})
+        last = render_to_string("dashboard/_date.html", {"d": row.last_activity}).strip()
         assert f'data-label="Last activity" class="cell-activity">{last}</td>' in body
         if commercial:
             kept = "Governed by your commercial terms"
@@ -156,10 +156,12 @@ def test_conversation_list_shows_dates_timelines_and_links_as_the_other_pages_do
             kept = render_to_string(
                 "dashboard/_date.html",
                 {"d": row.retain_until, "caveat_on": True, "caveat": CAVEAT},
-            )
+            ).strip()
             assert CAVEAT in kept
         assert f'data-label="Kept until" class="cell-kept">{kept}</td>' in body
-        bar = render_to_string("dashboard/_timeline.html", {"t": row.timeline, "compact": True})
+        bar = render_to_string(
+            "dashboard/_timeline.html", {"t": row.timeline, "compact": True}
+        ).strip()
         assert bool(bar) is not commercial
         assert f'data-label="Timeline" class="cell-timeline">{bar}</td>' in body
         assert f'<a href="{reverse("dashboard:conversation", args=[row.id])}">' in body
