@@ -4,7 +4,7 @@ plain dicts (dashboard/api.py, dashboard/selectors/api.py); these models
 describe them, and tests/security/test_openapi.py holds the two equal by
 fuzzing every operation against the document."""
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -75,6 +75,35 @@ class ConsentAnswer(_Answer):
     allowed: bool
     since: str | None = Field(description="When the consent in force was given (ISO 8601)")
     changed: bool
+
+
+class AccountDeleteConfirm(BaseModel):
+    """The body of DELETE /api/me/account."""
+
+    model_config = ConfigDict(strict=True)
+
+    confirm: str = Field(description="The account's email address (case does not matter)")
+
+
+class KeptItem(_Answer):
+    kind: Literal["deleted_conversations", "flagged_content", "classification_scores", "feedback"]
+    count: int
+    until: AwareDatetime | None = Field(
+        description="The last of them is removed by then (by the first purge after it)"
+    )
+
+
+class AccountDeleted(_Answer):
+    deleted_at: AwareDatetime
+    conversations_deleted: int = Field(description="Conversations that left the history now")
+    consent_withdrawn: bool = Field(description="False when training use was already off")
+    sign_in_disabled: bool
+    sessions_ended: bool = Field(description="Every session of the account, on every device")
+    kept: list[KeptItem] = Field(description="What the article keeps to its own date")
+    account_erased: bool = Field(
+        description="True when nothing was kept: the account record is erased now; otherwise "
+        "by the first purge after the last `until`"
+    )
 
 
 class Export(BaseModel):

@@ -5,6 +5,7 @@ page works without JavaScript (forms POST and redirect); with htmx a view
 renders only its fragment ("page.html#partial").
 """
 
+from dashboard.views.account import account_delete, account_deleted
 from dashboard.views.consent import consent
 from dashboard.views.conversations import (
     conversation_delete,
@@ -20,6 +21,8 @@ from dashboard.views.overview import overview, policy_notice_read
 from dashboard.views.policy import policy
 
 __all__ = [
+    "account_delete",
+    "account_deleted",
     "consent",
     "conversation_delete",
     "conversation_detail",

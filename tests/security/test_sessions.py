@@ -10,7 +10,7 @@ import re
 
 import pytest
 from django.conf import settings
-from django.contrib.sessions.backends.db import SessionStore
+from accounts.sessions import SessionStore
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
