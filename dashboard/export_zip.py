@@ -325,10 +325,15 @@ def _member(archive: zipfile.ZipFile, name: str, chunks: Iterator[str]) -> None:
 
 def export_zip(*, user: User, now: datetime) -> tempfile.SpooledTemporaryFile:
     """The zip, rewound, ready to stream; the caller closes it."""
-    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
-    with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        _member(archive, "index.html", index_html(user=user, now=now))
-        _member(archive, "data.json", export_chunks(user=user, now=now, indent=2))
-        archive.writestr("README.txt", readme_text())
+    # Not a context manager: the response owns the file and closes it once sent.
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
+    try:
+        with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            _member(archive, "index.html", index_html(user=user, now=now))
+            _member(archive, "data.json", export_chunks(user=user, now=now, indent=2))
+            archive.writestr("README.txt", readme_text())
+    except BaseException:
+        spool.close()
+        raise
     spool.seek(0)
     return spool
