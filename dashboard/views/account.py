@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from dashboard.account_summary import account_deletion_json
 from dashboard.auth import portal_login_required
-from dashboard.presentation import shown_date
+from dashboard.presentation import LAW_CAVEAT, shown_date
 from dashboard.selectors.common import policy_anchor_url
 from dashboard.views.common import page_context
 from retention.policy.article import quotes_for
@@ -117,6 +117,7 @@ def account_deleted(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     kept = {item["kind"]: (item["count"], _when(item["until"], now)) for item in summary["kept"]}
     context = {
+        "caveat": LAW_CAVEAT,
         "summary": summary,
         "kept": kept,
         "last_date": max(
