@@ -15,11 +15,11 @@ zip of /export/ (dashboard/export_zip.py); both stream in bounded memory.
 """
 
 import json
+from collections import defaultdict
 from collections.abc import Iterator
 from datetime import datetime
+from itertools import batched
 from typing import Any
-
-from django.db.models import Prefetch
 
 from accounts.models import ConsentChange, User
 from accounts.selectors import consent_allowed
@@ -108,48 +108,49 @@ def _serialise(sections: Iterator[tuple[str, Any]], indent: int | None) -> Itera
 
 
 def _conversations(user: User, durations: Durations, now: datetime) -> Iterator[dict[str, Any]]:
-    messages = Prefetch(
-        "messages",
-        queryset=Message.objects.order_by("sent_at", "pk").only(
-            "conversation_id", "external_id", "role", "content", "sent_at"
-        ),
-    )
-    runs = Prefetch(
-        "training_uses",
-        queryset=TrainingRunConversation.objects.select_related("run").order_by("run__started_at"),
-    )
-    qs = (
-        visible_conversations(user_id=user.pk)
-        .order_by("-last_activity_at", "-pk")
-        .prefetch_related(messages, runs)
-    )
+    """Visible conversations with their messages and runs, CHUNK at a time:
+    one query for the rows and one each for the chunk's messages and runs.
+    Plain values rather than prefetch_related: a prefetched message points
+    back at its conversation, a cycle that only the garbage collector's
+    rare full passes free, so memory grew with the history."""
+    qs = visible_conversations(user_id=user.pk).order_by("-last_activity_at", "-pk")
     consent_now = consent_allowed(user_id=user.pk, at=now)
-    for c in qs.iterator(chunk_size=CHUNK):
-        decision = decision_for_user(
-            c, is_commercial=user.is_commercial, consent_now=consent_now, durations=durations
-        )
-        yield {
-            "id": c.external_id,
-            "kind": c.kind,
-            "title": c.title,
-            "created_at": iso_utc(c.created_at),
-            "last_activity_at": iso_utc(c.last_activity_at),
-            "shared_for_training": c.shared_for_training,
-            "flagged_at": iso_utc(c.flagged_at),
-            "rule": c.public_rule,
-            "retain_until": None if user.is_commercial else iso_utc(c.public_retain_until),
-            "scores_retain_until": iso_utc(decision.scores_retain_until),
-            "training_runs": [use.run.name for use in c.training_uses.all()],
-            "messages": [
-                {
-                    "id": m.external_id,
-                    "role": m.role,
-                    "content": m.content,
-                    "sent_at": iso_utc(m.sent_at),
-                }
-                for m in c.messages.all()
-            ],
-        }
+    for chunk in batched(qs.iterator(chunk_size=CHUNK), CHUNK):
+        ids = [c.pk for c in chunk]
+        messages: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for conversation_id, external_id, role, content, sent_at in (
+            Message.objects.filter(conversation_id__in=ids)
+            .order_by("conversation_id", "sent_at", "pk")
+            .values_list("conversation_id", "external_id", "role", "content", "sent_at")
+        ):
+            messages[conversation_id].append(
+                {"id": external_id, "role": role, "content": content, "sent_at": iso_utc(sent_at)}
+            )
+        runs: dict[int, list[str]] = defaultdict(list)
+        for conversation_id, name in (
+            TrainingRunConversation.objects.filter(conversation_id__in=ids)
+            .order_by("run__started_at", "pk")
+            .values_list("conversation_id", "run__name")
+        ):
+            runs[conversation_id].append(name)
+        for c in chunk:
+            decision = decision_for_user(
+                c, is_commercial=user.is_commercial, consent_now=consent_now, durations=durations
+            )
+            yield {
+                "id": c.external_id,
+                "kind": c.kind,
+                "title": c.title,
+                "created_at": iso_utc(c.created_at),
+                "last_activity_at": iso_utc(c.last_activity_at),
+                "shared_for_training": c.shared_for_training,
+                "flagged_at": iso_utc(c.flagged_at),
+                "rule": c.public_rule,
+                "retain_until": None if user.is_commercial else iso_utc(c.public_retain_until),
+                "scores_retain_until": iso_utc(decision.scores_retain_until),
+                "training_runs": runs.pop(c.pk, []),
+                "messages": messages.pop(c.pk, []),
+            }
 
 
 def export_chunks(*, user: User, now: datetime, indent: int | None = None) -> Iterator[str]:
