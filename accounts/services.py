@@ -8,12 +8,13 @@ version a consent change was given under is passed in.
 from dataclasses import dataclass
 from datetime import datetime
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.auto_delete import is_valid_after_months
 from accounts.forms import AccountPasswordResetForm
-from accounts.models import AutoDeleteChange, ConsentChange, ConsentSource, User
+from accounts.models import AutoDeleteChange, ConsentChange, ConsentSource, User, UserSession
 from accounts.selectors import consent_current
 from connected.events import CONSENT_CHANGED, iso_utc
 from connected.services.outbox import outbox_record
@@ -191,3 +192,53 @@ def password_reset_mail_send(*, email: str, domain: str, use_https: bool) -> int
         subject_template_name=RESET_MAIL_SUBJECT,
     )
     return len(users)
+
+
+def sessions_end(*, user_id: int) -> int:
+    """End every session of the account, on every device: one indexed DELETE
+    (accounts.sessions stamps each session with its owner). A browser still
+    holding a cookie is anonymous at its next request. Returns how many."""
+    deleted, _ = UserSession.objects.filter(user_id=user_id).delete()
+    return deleted
+
+
+def account_sign_in_disable(*, user: User, at: datetime) -> None:
+    """The owner asked to delete the account: nobody signs in to it again
+    (no usable password, inactive, which ModelBackend refuses; a password
+    reset mails only active accounts) and every session ends now. The record
+    stays until nothing it owns is left (account_erase). Call with the
+    account row locked."""
+    user.set_unusable_password()
+    user.is_active = False
+    user.erasure_requested_at = user.erasure_requested_at or at
+    user.save(update_fields=["password", "is_active", "erasure_requested_at"])
+    sessions_end(user_id=user.pk)
+
+
+def erased_email(user_id: int) -> str:
+    """What an erased account's email becomes: unique, and nobody's address
+    (.invalid is reserved, RFC 2606)."""
+    return f"erased-{user_id}@erased.invalid"
+
+
+def account_erase(*, user: User, at: datetime) -> None:
+    """Erase what identifies the person: email, the chat service's id, the
+    password, group memberships and failed sign-ins recorded under the email.
+    The row stays, emptied, as the key the append-only ledgers (consent,
+    deletion receipts, staff access log) point to: they are proof, kept
+    without anything that names the person. Call it only once nothing else
+    of the account is left (retention.services.accounts decides that)."""
+    email = user.email
+    user.email = erased_email(user.pk)
+    user.external_id = None
+    user.set_unusable_password()
+    user.is_active = False
+    user.is_staff = user.is_superuser = False
+    user.last_login = None
+    user.erased_at = at
+    user.save()
+    user.groups.clear()
+    user.user_permissions.clear()
+    sessions_end(user_id=user.pk)
+    for model in (AccessAttempt, AccessFailureLog, AccessLog):
+        model.objects.filter(username=email).delete()

@@ -237,6 +237,9 @@ SECURE_CSP = {
     "base-uri": [CSP.SELF],
 }
 SESSION_COOKIE_HTTPONLY = True
+# Database sessions that record whose they are (accounts/sessions.py), so
+# deleting an account ends its sessions on every device with one query.
+SESSION_ENGINE = "accounts.sessions"
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True

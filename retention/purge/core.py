@@ -24,6 +24,7 @@ from retention.purge import sql
 from retention.purge.health import log_deletion_health
 from retention.purge.locks import run_lock
 from retention.purge.receipts import build_receipts, insert_receipts
+from retention.services.accounts import accounts_erase_emptied
 
 logger = logging.getLogger("retention.purge")
 
@@ -91,6 +92,8 @@ class PurgeReport:
     feedback: int = 0
     batches: int = 0
     max_delay_seconds: float = 0.0
+    # Records of deleted accounts erased because nothing of them was left.
+    accounts_erased: int = 0
 
     def as_dict(self) -> dict:
         """JSON-able (a Celery result, a log line)."""
@@ -550,6 +553,8 @@ def _locked_run(
         tally = _Tally(report, total, progress=progress, renew=lock.renew)
         try:
             _drain_all(cutoff=cutoff, batch_size=batch_size, connections=connections, tally=tally)
+            # Last: an account whose last item this run purged is erased now.
+            report.accounts_erased = accounts_erase_emptied(now=cutoff)
         except BaseException as exc:
             # Committed batches stay committed (with their receipts); the one
             # that failed rolled back whole. Record what was done, then fail.
@@ -560,13 +565,15 @@ def _locked_run(
         _fill(report, total)
         _finish(run, report, PurgeRun.Status.SUCCEEDED)
     logger.info(
-        "purge run %s: %s conversations, %s messages, %s scores, %s feedback in %s batches",
+        "purge run %s: %s conversations, %s messages, %s scores, %s feedback in %s batches; "
+        "%s deleted accounts erased",
         run.pk,
         report.conversations,
         report.messages,
         report.scores,
         report.feedback,
         report.batches,
+        report.accounts_erased,
     )
     log_deletion_health()
     return report
