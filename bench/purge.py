@@ -238,7 +238,13 @@ class _Phases:
 
         self.wrap(core, "_claim_conversations", "claim")
         self.wrap(core, "_delete_content", "delete")
-        self.wrap(core, "build_receipts", "receipts: build (incl. lock wait)")
+        for name, phase in (
+            ("build_receipts", "receipts: build (incl. lock wait)"),
+            ("prepare_receipts", "receipts: prepare (before the lock)"),
+            ("chain_receipts", "receipts: chain (incl. lock wait)"),
+        ):
+            if hasattr(core, name):
+                self.wrap(core, name, phase)
         self.wrap(core, "insert_receipts", "receipts: COPY")
         self.wrap(core, "_add_statistics", "statistics upsert")
         self.wrap(core, "_tell_connected_systems", "outbox")
