@@ -89,6 +89,12 @@ def _args(argv=None):
         help="instead of the comparison: one run each of ours and ours1, timing each phase "
         "of a batch per connection and sampling pg_stat_activity's wait events meanwhile",
     )
+    parser.add_argument(
+        "--baseline",
+        help="a checkout of an earlier version (e.g. `git archive <commit> | tar -x -C DIR`): "
+        "adds the variants base and base1, its purge as configured and on one connection, "
+        "timed side by side with this version's",
+    )
     harness.add_pg_url_argument(parser)
     parser.add_argument(
         "--child",
@@ -547,19 +553,22 @@ def _run_variant(args, variant: str, cutoff: datetime, *, profile: bool = False)
     if profile:
         sampler = threading.Thread(target=_sample_waits, args=(args.pg_url, stop, samples))
         sampler.start()
+    root, child = ROOT, variant
+    if variant in ("base", "base1"):
+        root, child = Path(args.baseline).resolve(), {"base": "ours", "base1": "ours1"}[variant]
     out = subprocess.run(
         [
             sys.executable,
-            str(Path(__file__).resolve()),
+            str(root / "bench" / "purge.py"),
             "--child",
-            variant,
+            child,
             "--cutoff",
             cutoff.isoformat(),
             "--batch-size",
             str(args.batch_size),
             *(["--child-profile"] if profile else []),
         ],
-        cwd=ROOT,
+        cwd=root,
         env=_env(args, RUN_DB),
         check=True,
         capture_output=True,
@@ -664,6 +673,8 @@ def measure(args) -> int:
     variants = ["raw", "ours"] + [
         v for v in args.variants.split(",") if v and v not in ("raw", "ours")
     ]
+    if args.baseline:
+        variants += ["base", "base1"]
     runs: dict[str, list[dict]] = {v: [] for v in variants}
     for round_no in range(args.rounds):
         # Rotate the order so no variant always runs first (cold caches) or last.
@@ -732,6 +743,18 @@ def measure(args) -> int:
             f"- speed-up of the configured connections over one (ours1 / ours): {speedup:.2f}x "
             f"(goal >= 1.8x with 2: {'met' if speedup >= 1.8 else 'NOT met'}); "
             f"per round {harness.per_round(per_round_ratio('ours1', 'ours'))}"
+        )
+    if "base" in results:
+        for new, old in (("ours", "base"), ("ours1", "base1")):
+            if new in results:
+                print(
+                    f"- {new} / {old} (this version against the baseline): "
+                    f"{results[new]['seconds'] / results[old]['seconds']:.2f}x; per round "
+                    f"{harness.per_round(per_round_ratio(new, old))}"
+                )
+        print(
+            f"- baseline: base / raw {results['base']['seconds'] / raw['seconds']:.2f}x, "
+            f"base1 / base {results['base1']['seconds'] / results['base']['seconds']:.2f}x"
         )
     for other in ("naive", "collector"):
         if other in results:
