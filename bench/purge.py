@@ -98,7 +98,7 @@ def _args(argv=None):
     harness.add_pg_url_argument(parser)
     parser.add_argument(
         "--child",
-        choices=["ours", "ours1", "raw", "naive", "collector"],
+        choices=["ours", "ours1", "raw", "naive", "collector", "setup"],
         help=argparse.SUPPRESS,
     )
     parser.add_argument("--cutoff", help=argparse.SUPPRESS)
@@ -319,6 +319,9 @@ def _child(args) -> None:
         phases.install()
 
     cutoff = datetime.fromisoformat(args.cutoff)
+    if args.child == "setup":  # what every child spends before it works
+        print(json.dumps({"seconds": 0, "conversations": 0}))
+        return
     baseline = _rss_kb()
     started = time.perf_counter()
     if args.child in ("ours", "ours1"):
@@ -540,6 +543,29 @@ def _sample_waits(pg_url: str, stop, samples: list) -> None:
             time.sleep(0.005)
 
 
+def _backend_cpu(pg_url: str, stop, cpu: dict) -> None:
+    """CPU seconds (user + system) of each backend of the run's database, read
+    from /proc every 10 ms while it lives (the server is on this machine):
+    on a shared machine CPU time says what a variant costs when wall time
+    mostly says how busy the others were."""
+    import psycopg
+
+    tick = os.sysconf("SC_CLK_TCK")
+    with psycopg.connect(f"{pg_url}/postgres", autocommit=True) as conn:
+        while not stop.is_set():
+            pids = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                [RUN_DB],
+            ).fetchall()
+            for (pid,) in pids:
+                try:
+                    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                cpu[pid] = max(cpu.get(pid, 0.0), (int(fields[11]) + int(fields[12])) / tick)
+            time.sleep(0.01)
+
+
 def _run_variant(args, variant: str, cutoff: datetime, *, profile: bool = False) -> dict:
     harness.create_database(args.pg_url, RUN_DB, template=SEED_DB)
     import threading
@@ -548,7 +574,10 @@ def _run_variant(args, variant: str, cutoff: datetime, *, profile: bool = False)
 
     with psycopg.connect(f"{args.pg_url}/{RUN_DB}", autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")  # same planner statistics in every copy
-    stop, samples = threading.Event(), []
+    stop, samples, server_cpu = threading.Event(), [], {}
+    cpu_sampler = threading.Thread(target=_backend_cpu, args=(args.pg_url, stop, server_cpu))
+    cpu_sampler.start()
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     sampler = None
     if profile:
         sampler = threading.Thread(target=_sample_waits, args=(args.pg_url, stop, samples))
@@ -574,11 +603,17 @@ def _run_variant(args, variant: str, cutoff: datetime, *, profile: bool = False)
         capture_output=True,
         text=True,
     )
+    children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    stop.set()
+    cpu_sampler.join()
     if sampler is not None:
-        stop.set()
         sampler.join()
         result_samples = samples
     result = json.loads(out.stdout.strip().splitlines()[-1])
+    result["client_cpu"] = (children_after.ru_utime + children_after.ru_stime) - (
+        children_before.ru_utime + children_before.ru_stime
+    )
+    result["server_cpu"] = sum(server_cpu.values())
     if sampler is not None:
         result["samples"] = result_samples
     with psycopg.connect(f"{args.pg_url}/{RUN_DB}") as conn:
@@ -676,7 +711,9 @@ def measure(args) -> int:
     if args.baseline:
         variants += ["base", "base1"]
     runs: dict[str, list[dict]] = {v: [] for v in variants}
+    setup_cpu = []
     for round_no in range(args.rounds):
+        setup_cpu.append(_run_variant(args, "setup", cutoff)["client_cpu"])
         # Rotate the order so no variant always runs first (cold caches) or last.
         shift = round_no % len(variants)
         order = variants[shift:] + variants[:shift]
@@ -685,12 +722,21 @@ def measure(args) -> int:
             runs[variant].append(r)
             print(
                 f"  round {round_no + 1} {variant:5}: {r['seconds']:7.2f} s, "
+                f"CPU client {r['client_cpu']:.2f} s server {r['server_cpu']:.2f} s, "
                 f"{r['conversations']:,} conversations, peak +{r['peak_mb']:.1f} MB, "
                 f"left {r['left']}",
                 flush=True,
             )
+    setup = statistics.median(setup_cpu)
+    for rs in runs.values():
+        for r in rs:
+            r["cpu"] = max(0.0, r["client_cpu"] - setup) + r["server_cpu"]
     results = {
-        v: {**rs[0], "seconds": statistics.median(r["seconds"] for r in rs)}
+        v: {
+            **rs[0],
+            "seconds": statistics.median(r["seconds"] for r in rs),
+            "cpu": statistics.median(r["cpu"] for r in rs),
+        }
         for v, rs in runs.items()
     }
 
@@ -716,16 +762,26 @@ def measure(args) -> int:
 
     raw = results["raw"]
     print()
-    print("| variant | time (s) | conversations purged | receipts | peak memory above baseline |")
-    print("|---|---:|---:|---:|---:|")
+    print(
+        "| variant | time (s) | CPU s (client + server) | conversations purged | receipts "
+        "| peak memory above baseline |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
     for name in variants:
         r = results[name]
         print(
-            f"| {name} | {r['seconds']:.2f} | {r['conversations']:,} | {r['receipts']:,} "
-            f"| {r['peak_mb']:.1f} MB |"
+            f"| {name} | {r['seconds']:.2f} | {r['cpu']:.2f} | {r['conversations']:,} "
+            f"| {r['receipts']:,} | {r['peak_mb']:.1f} MB |"
         )
     print()
-    print(f"(time: the median of {args.rounds} rounds)")
+    print(
+        f"(medians of {args.rounds} rounds; CPU: the child process's, less the "
+        f"{setup:.2f} s a child spends starting Django, plus its database backends')"
+    )
+    for name in variants:
+        if name != "raw":
+            cpu = [r["cpu"] / w["cpu"] for r, w in zip(runs[name], runs["raw"], strict=True)]
+            print(f"- CPU {name} / raw: per round {harness.per_round(cpu)}")
     print()
     vs_raw = results["ours"]["seconds"] / raw["seconds"]
     print(
