@@ -66,7 +66,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("step", choices=["seed", "measure", "drop"])
+    parser.add_argument("step", choices=["seed", "measure", "repurge", "drop"])
     parser.add_argument("--conversations", type=int, default=1_000_000)
     parser.add_argument("--messages", type=int, default=3, help="messages per conversation")
     parser.add_argument("--user-conversations", type=int, default=10_000)
@@ -526,8 +526,58 @@ def measure(args) -> int:
     return 0
 
 
+def repurge(args) -> int:
+    """After `measure` (which purged the seed's due set): on each database in
+    turn, --fixed-purge conversations of every age (every 50th id, from the
+    8th, never the signed-in user's) become deleted by their owners 40 days
+    ago, as a user's deletions fall due, and are purged; twice, alternating
+    the databases, so the second pass runs on warm caches at both sizes."""
+    import logging
+
+    databases = args.databases.split(",")
+    var_dir = Path(tempfile.mkdtemp(prefix="portal-bench-growth-"))
+    run = harness.Run()
+    _setup(args.pg_url, databases[0], var_dir)
+    from django.db import connection
+    from django.utils import timezone
+
+    from accounts.models import User
+    from retention.purge import purge_due
+
+    logging.getLogger("retention.purge.health").setLevel(logging.CRITICAL)
+    print("\n| pass | database | conversations | messages | seconds | us per conversation | load |")
+    print("|---:|---|---:|---:|---:|---:|---:|")
+    for n in (1, 2):
+        for db in databases if n == 1 else list(reversed(databases)):
+            _use(db)
+            user = User.objects.get(email=USER_EMAIL)
+            with connection.cursor() as cursor:
+                # The policy's answer for a shared conversation deleted 40 days
+                # ago: deleted + 30 days (sooner than last activity + 5 years).
+                cursor.execute(
+                    "UPDATE retention_conversation SET deleted_at = now() - interval '40 days', "
+                    "rule = 'deleted', public_rule = 'deleted', "
+                    "retain_until = now() - interval '10 days', "
+                    "public_retain_until = now() - interval '10 days' "
+                    "WHERE id IN (SELECT id FROM retention_conversation WHERE id %% 50 = 8 "
+                    "AND user_id <> %s AND deleted_at IS NULL ORDER BY id LIMIT %s)",
+                    [user.pk, args.fixed_purge],
+                )
+            load = os.getloadavg()[0]
+            seconds, report = harness.timed(lambda: purge_due(now=timezone.now()))
+            print(
+                f"| {n} | {db} | {report.conversations:,} | {report.messages:,} | {seconds:.2f} "
+                f"| {seconds / max(report.conversations, 1) * 1e6:.0f} | {load:.1f} |",
+                flush=True,
+            )
+    run.report()
+    return 0
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.step == "repurge":
+        return repurge(args)
     if args.step == "seed":
         return seed(args)
     if args.step == "drop":

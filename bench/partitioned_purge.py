@@ -64,6 +64,14 @@ def parse_args(argv=None):
     parser.add_argument("--partitions", type=int, default=16)
     parser.add_argument("--batches", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument(
+        "--kind",
+        choices=["claim", "spread"],
+        default="claim",
+        help="claim: batches in the purge's claim order (retain_until, id): once the due "
+        "deletions are purged, the oldest activity first; spread: conversations of every "
+        "age, as a user's deletions fall due (every 50th id)",
+    )
     parser.add_argument("--reuse-copies", action="store_true")
     parser.add_argument("--drop-copies", action="store_true", help="drop the copies at the end")
     harness.add_pg_url_argument(parser)
@@ -122,12 +130,19 @@ def build_copies(conn, partitions: int) -> None:
         run(f"{table}: analyze", f"VACUUM ANALYZE {table}")
 
 
-def due_batches(conn, count: int, size: int) -> list[tuple[list, list, list]]:
+ORDERS = {
+    "claim": "WHERE retain_until IS NOT NULL {extra} ORDER BY retain_until, id",
+    "spread": "WHERE id %% 50 = 8 {extra} ORDER BY id",
+}
+
+
+def due_batches(conn, count: int, size: int, kind: str) -> list[tuple[list, list, list]]:
     """Batches in the claim's order (the due ones come first; once a purge
-    has run, the next to fall due)."""
+    has run, the next to fall due), or spread over every age."""
     rows = conn.execute(
         "SELECT id, created_at, last_activity_at FROM retention_conversation "
-        "WHERE retain_until IS NOT NULL ORDER BY retain_until, id LIMIT %s",
+        + ORDERS[kind].format(extra="")
+        + " LIMIT %s",
         [count * size],
     ).fetchall()
     batches = []
@@ -166,14 +181,16 @@ def planner_settings(conn, variant: str) -> None:
         conn.execute("SET LOCAL enable_mergejoin = off")
 
 
-def partition_batches(conn, count: int, size: int, partitions: int) -> list[list[int]]:
+def partition_batches(conn, count: int, size: int, partitions: int, kind: str) -> list[list[int]]:
     """Batches as a purge worker per partition would claim them: the next
     `size` conversations in claim order whose messages hash to partition 0
     (conversations partitioned by the same key)."""
     rows = conn.execute(
-        "SELECT id FROM retention_conversation WHERE retain_until IS NOT NULL "
-        "AND satisfies_hash_partition('bench_msg_hash'::regclass, %s, 0, id) "
-        "ORDER BY retain_until, id LIMIT %s",
+        "SELECT id FROM retention_conversation "
+        + ORDERS[kind].format(
+            extra="AND satisfies_hash_partition('bench_msg_hash'::regclass, %s, 0, id)"
+        )
+        + " LIMIT %s",
         [partitions, count * size],
     ).fetchall()
     ids = [r[0] for r in rows]
@@ -221,8 +238,8 @@ def main(argv=None) -> int:
         messages = conn.execute(
             "SELECT reltuples::bigint FROM pg_class WHERE relname = 'retention_message'"
         ).fetchone()[0]
-        batches = due_batches(conn, args.batches, args.batch_size)
-        owns = partition_batches(conn, args.batches, args.batch_size, args.partitions)
+        batches = due_batches(conn, args.batches, args.batch_size, args.kind)
+        owns = partition_batches(conn, args.batches, args.batch_size, args.partitions, args.kind)
         variants = ["plain", "hash", "hash, one partition's batch", "range", "range, bounded"]
         times = {v: [] for v in variants}
         counts = {v: [] for v in variants}
@@ -242,7 +259,7 @@ def main(argv=None) -> int:
         plans = {v: explain(conn, v, batches[0], owns[0]) for v in variants}
     print(
         f"\n{args.database}: about {messages:,} messages; {len(batches)} batches of "
-        f"{args.batch_size} due conversations (claim order), each delete rolled back; "
+        f"{args.batch_size} conversations ({args.kind}), each delete rolled back; "
         "median time\n"
     )
     print(

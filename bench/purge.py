@@ -320,7 +320,12 @@ def _child(args) -> None:
 
     cutoff = datetime.fromisoformat(args.cutoff)
     if args.child == "setup":  # what every child spends before it works
-        print(json.dumps({"seconds": 0, "conversations": 0}))
+        rss = _rss_kb()
+        print(
+            json.dumps(
+                {"seconds": 0, "conversations": 0, "rss_baseline_kb": rss, "rss_peak_kb": rss}
+            )
+        )
         return
     baseline = _rss_kb()
     started = time.perf_counter()
