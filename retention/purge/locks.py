@@ -2,8 +2,8 @@
 
 The lease (`retention.models.PurgeLock`) is claimed with one atomic
 UPDATE ... WHERE locked_until < now, renewed after a batch once a tenth of
-the lease has gone by, and released in a finally, each in its own short transaction. Nothing is held by a database
-session between statements, so the lock works behind a transaction-mode
+the lease has gone by, and released in a finally, each in its own short
+transaction. Nothing is held by a database session between statements, so the lock works behind a transaction-mode
 pooler (PgBouncer): the session-level advisory lock used before stayed held
 by whichever pooled server connection had taken it, and every later run was
 skipped for good. A holder that dies leaves its lease to run out
