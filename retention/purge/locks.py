@@ -6,10 +6,11 @@ the lease has gone by, and released in a finally, each in its own short
 transaction. Nothing is held by a database session between statements, so
 the lock works behind a transaction-mode pooler (PgBouncer): the
 session-level advisory lock used before stayed held by whichever pooled
-server connection had taken it, and every later run was skipped for good. A holder that dies leaves its lease to run out
-(RETENTION_PURGE_LEASE_SECONDS, by default CELERY_TASK_TIME_LIMIT + 60 s, so
-a crash delays at most one scheduled run); deletion health reports a lease
-still held past its expiry or for longer than a run may live.
+server connection had taken it, and every later run was skipped for good.
+A holder that dies leaves its lease to run out (RETENTION_PURGE_LEASE_SECONDS,
+by default CELERY_TASK_TIME_LIMIT + 60 s, so a crash delays at most one
+scheduled run); deletion health reports a lease still held past its expiry
+or for longer than a run may live.
 
 The lock only saves duplicate work: two runs at once would still claim
 disjoint rows (SKIP LOCKED), so a lease that lapses under a very slow batch
