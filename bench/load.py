@@ -111,6 +111,19 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--keep-db", action="store_true", help="keep the database afterwards (for --reuse-db)"
     )
     parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="profile N requests of each target in this process first: where the time "
+        "goes (session, user, SQL, view, templates, middleware) and cProfile's top functions",
+    )
+    parser.add_argument(
+        "--profile-only",
+        action="store_true",
+        help="with --profile: stop after the profile (no server, no wrk)",
+    )
+    parser.add_argument(
         "--reuse-db",
         action="store_true",
         help="use the database as a previous --keep-db run left it (skip the seed)",
@@ -339,6 +352,132 @@ def wrk(url: str, *, users: int, seconds: int, cookie: str | None, script: Path)
     return result
 
 
+class Phases:
+    """Exclusive wall time per phase of a request, by wrapping the functions
+    that start each phase (bench-only monkeypatching, undone by restore()).
+    Time spent in a nested phase is taken off the phase around it, so the
+    phases add up to the handler's total; what no phase claims is the
+    middleware and the handler themselves (URL resolving, response headers)."""
+
+    def __init__(self) -> None:
+        self.totals: dict[str, float] = {}
+        self.counts: dict[str, int] = {}
+        self._stack: list[list] = []  # [phase, started, time taken by nested phases]
+        self._patched: list[tuple[object, str, object]] = []
+
+    def _enter(self, phase: str) -> None:
+        self._stack.append([phase, time.perf_counter(), 0.0])
+
+    def _exit(self) -> None:
+        phase, started, nested = self._stack.pop()
+        spent = time.perf_counter() - started
+        self.totals[phase] = self.totals.get(phase, 0.0) + spent - nested
+        self.counts[phase] = self.counts.get(phase, 0) + 1
+        if self._stack:
+            self._stack[-1][2] += spent
+
+    def wrap(self, owner, name: str, phase: str) -> None:
+        original = getattr(owner, name)
+
+        def wrapper(*args, **kwargs):
+            # Re-entrant calls of the same phase (a template including
+            # another) count once, in the outermost.
+            if self._stack and self._stack[-1][0] == phase:
+                return original(*args, **kwargs)
+            self._enter(phase)
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self._exit()
+
+        self._patched.append((owner, name, original))
+        setattr(owner, name, wrapper)
+
+    def sql(self, execute, sql, params, many, context):
+        self._enter("SQL")
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self._exit()
+
+    def restore(self) -> None:
+        for owner, name, original in reversed(self._patched):
+            setattr(owner, name, original)
+        self._patched.clear()
+
+    def reset(self) -> None:
+        self.totals.clear()
+        self.counts.clear()
+
+
+def profile_targets(client, targets: dict, connection, requests: int) -> None:
+    """Where a request's time goes, one request at a time in this process:
+    per target, the mean exclusive time of each phase and the SQL statements,
+    then cProfile's top functions by own time."""
+    import cProfile
+    import importlib
+    import io
+    import pstats
+
+    from django.conf import settings
+    from django.contrib import auth
+    from django.core.handlers.base import BaseHandler
+    from django.template.base import Template
+    from django.test import Client
+
+    phases = Phases()
+    store = importlib.import_module(settings.SESSION_ENGINE).SessionStore
+    phases.wrap(BaseHandler, "get_response", "middleware and handler")
+    phases.wrap(BaseHandler, "_get_response", "view (Python)")
+    phases.wrap(store, "load", "session load")
+    phases.wrap(auth, "get_user", "user lookup")
+    phases.wrap(Template, "render", "template rendering")
+    order = [
+        "session load",
+        "user lookup",
+        "SQL",
+        "view (Python)",
+        "template rendering",
+        "middleware and handler",
+    ]
+    # A new client: its handler binds _get_response when it loads the
+    # middleware, so it has to be made after the patching.
+    signed_in = client
+    client = Client(SERVER_NAME="127.0.0.1")
+    client.cookies = signed_in.cookies
+    try:
+        with connection.execute_wrapper(phases.sql):
+            for name, (path, _) in targets.items():
+                for _ in range(5):  # warm caches (templates, URL resolvers, connection)
+                    client.get(path)
+                phases.reset()
+                for _ in range(requests):
+                    assert client.get(path).status_code == 200
+                total = sum(phases.totals.values()) / requests * 1000
+                print(f"\nProfile of {name} ({path}), mean of {requests} requests: {total:.2f} ms")
+                print(f"  {'phase':<24} {'ms':>7} {'share':>6}")
+                for phase in order:
+                    ms = phases.totals.get(phase, 0.0) / requests * 1000
+                    extra = ""
+                    if phase == "SQL":
+                        extra = f"  ({phases.counts.get('SQL', 0) / requests:.0f} statements)"
+                    print(f"  {phase:<24} {ms:7.2f} {ms / total:6.0%}{extra}")
+    finally:
+        phases.restore()
+    for name, (path, _) in targets.items():
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(requests):
+            client.get(path)
+        profiler.disable()
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("tottime").print_stats(15)
+        print(f"\ncProfile of {name} ({path}), {requests} requests, top 15 by own time:")
+        text = out.getvalue()
+        print(text[text.find("   ncalls") :].rstrip())
+
+
 def serial_breakdown(client, targets: dict, connection, rounds: int = 30) -> dict:
     """Where a request's time goes without concurrency: the median wall time
     of each target through the test Client, and the median time spent waiting
@@ -435,6 +574,14 @@ def measure(args, env: dict, var_dir: Path, fresh: bool, run: harness.Run) -> in
                 assert client.get(path).status_code == 200
             statements[name] = len(queries)
         breakdown = serial_breakdown(client, targets, connection)
+        if args.profile:
+            profile_targets(client, targets, connection, args.profile)
+            if args.profile_only:
+                print(
+                    "SQL statements per request: "
+                    + ", ".join(f"{name} {count}" for name, count in statements.items())
+                )
+                return 0
         connection.close()
 
         server = start_server(args, env)

@@ -90,6 +90,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
+    # Last, so it decides once the view is known: may this request read the
+    # replica (only with DATABASE_REPLICA_URL; privacy_portal/db_router.py).
+    "privacy_portal.db_router.ReplicaReadsMiddleware",
 ]
 
 ROOT_URLCONF = "privacy_portal.urls"
@@ -136,6 +139,22 @@ DISABLE_SERVER_SIDE_CURSORS = env.bool("DISABLE_SERVER_SIDE_CURSORS", default=Fa
 if DISABLE_SERVER_SIDE_CURSORS and DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
+# A streaming replica of the primary (optional): the end user's read-only
+# pages may read from it, with read-your-writes (privacy_portal/db_router.py,
+# docs/scale.md). Unset: one database, no router.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = env.db_url_config(DATABASE_REPLICA_URL)
+    for _key in ("CONN_MAX_AGE", "DISABLE_SERVER_SIDE_CURSORS", "OPTIONS"):
+        if _key in DATABASES["default"]:
+            DATABASES["replica"].setdefault(_key, DATABASES["default"][_key])
+    DATABASE_ROUTERS = ["privacy_portal.db_router.ReplicaRouter"]
+# After a client changes something, its reads stay on the primary this long
+# (longer than the replica lag you alert on, docs/scale.md).
+PORTAL_REPLICA_PRIMARY_SECONDS = env.int("PORTAL_REPLICA_PRIMARY_SECONDS", default=10)
+# URL namespaces whose GET views may read the replica: the end user's pages
+# and /api/me/. Admin, the support console, accounts and the ingest API never.
+PORTAL_REPLICA_NAMESPACES = ["dashboard"]
 # Third-party apps keep their own id type; ours use BigAutoField (see apps.py).
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 
