@@ -11,6 +11,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.data_version import data_version_bump
 from accounts.forms import AccountPasswordResetForm
 from accounts.models import ConsentChange, ConsentSource, User
 from accounts.selectors import consent_current
@@ -44,6 +45,7 @@ def account_upsert(*, external_id: str, email: str, account_type: str, plan: str
         )
         return AccountUpsert(user, created=True, type_changed=False)
     type_changed = user.account_type != account_type
+    data_version_bump(user_ids=[user.pk])
     user.email, user.account_type, user.plan = email, account_type, plan
     user.save(update_fields=["email", "account_type", "plan"])
     return AccountUpsert(user, created=False, type_changed=type_changed)
@@ -81,6 +83,7 @@ def consent_record(
             source=source,
             article_version=article_version,
         )
+        data_version_bump(user_ids=[user.pk])
         if user.external_id:
             outbox_record(
                 type=CONSENT_CHANGED,

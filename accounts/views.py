@@ -47,6 +47,17 @@ class LoginView(auth_views.LoginView):
         return url
 
 
+class LogoutView(auth_views.LogoutView):
+    """Django's, and the browser drops its cached copies of the portal's
+    pages (pages with an ETag may be kept for revalidation,
+    dashboard/caching.py), so the next person at the machine finds none."""
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        response["Clear-Site-Data"] = '"cache"'
+        return response
+
+
 class PasswordResetView(auth_views.PasswordResetView):
     """The mail goes out from a Celery task (accounts.tasks), queued after the
     commit with the address, never the account: the request looks nobody up

@@ -161,6 +161,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    # ModelBackend with the signed-in user read from the cache (accounts/backends.py).
+    "accounts.backends.CachedModelBackend",
+    # Sessions made before CachedModelBackend name this one; they keep working.
     "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -227,6 +230,33 @@ MAILERS = {
     }
 }
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="privacy@localhost")
+
+# The cache: CACHE_URL (e.g. redis://host:6379/1, shared by every web host and
+# worker) or, by default, a per-process memory cache. Sessions are read from
+# the cache (written through to the database) and pages answer conditional
+# GETs (ETag, 304) only with a shared cache: with a per-process one, a logout
+# or a change made by one process would not reach the others.
+CACHE_URL = env.str("CACHE_URL", default="")
+CACHES = {
+    "default": env.cache_url_config(CACHE_URL)
+    if CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db"
+    if CACHE_URL
+    else "django.contrib.sessions.backends.db"
+)
+PORTAL_CONDITIONAL_GET = env.bool("PORTAL_CONDITIONAL_GET", default=bool(CACHE_URL))
+# A 304 is never older than this many seconds: the pages also change with the
+# clock alone ("in 3 days", "removal is due"), not only with the data
+# (dashboard/caching.py). PORTAL_RELEASE names the deployed code (e.g. the
+# commit) so a deploy changes every ETag; unset, a digest of the source.
+PORTAL_ETAG_SECONDS = env.int("PORTAL_ETAG_SECONDS", default=300)
+PORTAL_RELEASE = env.str("PORTAL_RELEASE", default="")
+# How long the signed-in user's row is taken from the cache (accounts/auth.py);
+# a change to the account through the ORM clears it at once. 0: always read.
+PORTAL_USER_CACHE_SECONDS = env.int("PORTAL_USER_CACHE_SECONDS", default=60 if CACHE_URL else 0)
 
 # Security headers. A strict CSP: no inline script anywhere in the product.
 SECURE_CSP = {

@@ -12,6 +12,7 @@ from datetime import datetime
 from django.db.models import Case, Count, Expression, F, Q, QuerySet, Value, When
 from django.db.models.functions import Least
 
+from accounts.data_version import data_version_bump_all
 from retention.db_functions import AddDays, AddYears
 from retention.models import Conversation, Feedback, Flag, Rule
 from retention.policy import Durations
@@ -108,6 +109,7 @@ def refresh_account_deadlines(user_id: int) -> None:
 
 def refresh_all_deadlines() -> None:
     """After a settings change: every stored deadline, in three UPDATEs."""
+    data_version_bump_all()
     refresh_conversation_deadlines(Conversation.objects.all())
     refresh_flag_deadlines(Flag.objects.all())
     refresh_feedback_deadlines(Feedback.objects.all())
