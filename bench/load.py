@@ -119,6 +119,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         "goes (session, user, SQL, view, templates, middleware) and cProfile's top functions",
     )
     parser.add_argument(
+        "--conditional",
+        action="store_true",
+        help="also measure repeat visits (If-None-Match, answered 304) of the overview and "
+        "the list behind dashboard.caching.conditional_page; needs CACHE_URL",
+    )
+    parser.add_argument(
         "--profile-only",
         action="store_true",
         help="with --profile: stop after the profile (no server, no wrk)",
@@ -300,12 +306,12 @@ def start_server(args, env: dict) -> subprocess.Popen:
     return server
 
 
-def fetch(port: int, path: str, cookie: str | None) -> tuple[int, bytes, int]:
+def fetch(port: int, path: str, headers: dict | None) -> tuple[int, bytes, int]:
     """One GET to 127.0.0.1, redirects not followed (a redirect to the login
     page must count as a failure, not as a page)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
-        conn.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+        conn.request("GET", path, headers=headers or {})
         response = conn.getresponse()
         body = response.read()
         # The size on the wire, as wrk counts it: status line, headers, body.
@@ -329,7 +335,7 @@ def wait_until_up(server: subprocess.Popen, port: int, path: str) -> None:
     raise SystemExit("gunicorn did not answer within 60 s.")
 
 
-def wrk(url: str, *, users: int, seconds: int, cookie: str | None, script: Path) -> dict:
+def wrk(url: str, *, users: int, seconds: int, headers: dict | None, script: Path) -> dict:
     command = [
         "wrk",
         "-t1",  # one thread drives 16 connections easily and leaves a core to the server
@@ -340,8 +346,8 @@ def wrk(url: str, *, users: int, seconds: int, cookie: str | None, script: Path)
         "-s",
         str(script),
     ]
-    if cookie:
-        command += ["-H", f"Cookie: {cookie}"]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
     output = subprocess.run(
         [*command, url], capture_output=True, text=True, check=True, timeout=seconds + 60
     ).stdout
@@ -478,6 +484,42 @@ def profile_targets(client, targets: dict, connection, requests: int) -> None:
         print(text[text.find("   ncalls") :].rstrip())
 
 
+def conditional_targets(port: int, cookie: str) -> dict:
+    """The overview and the list behind @conditional_page (bench/urls.py) as a
+    browser revisits them: with its CSRF cookie and the ETag it was given,
+    so the server answers 304 (needs CACHE_URL: conditional GET is on only
+    with a shared cache)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", "/", headers={"Cookie": cookie})
+        response = conn.getresponse()
+        response.read()
+        set_cookies = response.headers.get_all("Set-Cookie") or []
+    finally:
+        conn.close()
+    csrf = next(c.split(";")[0] for c in set_cookies if c.startswith("csrftoken="))
+    browser_cookie = f"{cookie}; {csrf}"
+    targets = {}
+    for name, path in (
+        ("overview-304", "/bench/conditional/"),
+        ("list-304", "/bench/conditional/conversations/"),
+    ):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            conn.request("GET", path, headers={"Cookie": browser_cookie})
+            response = conn.getresponse()
+            response.read()
+            etag = response.getheader("ETag")
+        finally:
+            conn.close()
+        if not etag:
+            raise SystemExit(
+                f"{path} gave no ETag: is CACHE_URL set (conditional GET is off without it)?"
+            )
+        targets[name] = (path, {"Cookie": browser_cookie, "If-None-Match": etag})
+    return targets
+
+
 def serial_breakdown(client, targets: dict, connection, rounds: int = 30) -> dict:
     """Where a request's time goes without concurrency: the median wall time
     of each target through the test Client, and the median time spent waiting
@@ -564,8 +606,8 @@ def measure(args, env: dict, var_dir: Path, fresh: bool, run: harness.Run) -> in
         cookie = f"sessionid={client.cookies['sessionid'].value}"
         targets = {
             "minimal": (f"/bench/minimal/{probe_pk}/", None),
-            "overview": ("/", cookie),
-            "list": ("/conversations/", cookie),
+            "overview": ("/", {"Cookie": cookie}),
+            "list": ("/conversations/", {"Cookie": cookie}),
         }
         # Statements per request, through the same stack (in this process).
         statements = {}
@@ -587,18 +629,21 @@ def measure(args, env: dict, var_dir: Path, fresh: bool, run: harness.Run) -> in
         server = start_server(args, env)
         base = f"http://127.0.0.1:{args.port}"
         wait_until_up(server, args.port, targets["minimal"][0])
+        if args.conditional:
+            targets.update(conditional_targets(args.port, cookie))
         sizes = {}
-        for name, (path, target_cookie) in targets.items():
-            status, _, sizes[name] = fetch(args.port, path, target_cookie)
-            if status != 200:
-                raise SystemExit(f"{name}: {path} answered {status}, not 200.")
-        if b"Conversation " not in fetch(args.port, "/conversations/", cookie)[1]:
+        for name, (path, target_headers) in targets.items():
+            status, _, sizes[name] = fetch(args.port, path, target_headers)
+            expected = 304 if name.endswith("-304") else 200
+            if status != expected:
+                raise SystemExit(f"{name}: {path} answered {status}, not {expected}.")
+        if b"Conversation " not in fetch(args.port, "/conversations/", {"Cookie": cookie})[1]:
             raise SystemExit("The list page did not show the user's conversations.")
 
         script = var_dir / "report.lua"
         script.write_text(WRK_SCRIPT)
-        for path, target_cookie in targets.values():  # warm every worker
-            wrk(base + path, users=args.users, seconds=2, cookie=target_cookie, script=script)
+        for path, target_headers in targets.values():  # warm every worker
+            wrk(base + path, users=args.users, seconds=2, headers=target_headers, script=script)
 
         print(
             f"\n{total:,} conversations, {own:,} of the signed-in user; gunicorn "
@@ -620,12 +665,12 @@ def measure(args, env: dict, var_dir: Path, fresh: bool, run: harness.Run) -> in
         order = list(targets)
         for round_no in range(args.rounds):
             for name in order if round_no % 2 == 0 else reversed(order):
-                path, target_cookie = targets[name]
+                path, target_headers = targets[name]
                 result = wrk(
                     base + path,
                     users=args.users,
                     seconds=args.duration,
-                    cookie=target_cookie,
+                    headers=target_headers,
                     script=script,
                 )
                 runs[name].append(result)
@@ -663,7 +708,7 @@ def measure(args, env: dict, var_dir: Path, fresh: bool, run: harness.Run) -> in
             )
         print()
         met = True
-        for name in ("overview", "list"):
+        for name in [t for t in targets if t != "minimal"]:
             ratio = summary[name]["rps"] / summary["minimal"]["rps"]
             per_round = [
                 p["rps"] / m["rps"] for p, m in zip(runs[name], runs["minimal"], strict=True)

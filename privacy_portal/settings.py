@@ -320,6 +320,20 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=660)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "privacy_portal.beat:PortalDatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# One queue per kind of work, so a backlog of one never delays another and
+# each gets the hosts it needs (docs/scale.md): start workers with
+# `-Q purge`, `-Q delivery`, `-Q auto_delete`, `-Q mail` (and `-Q celery` for
+# anything unrouted). Off by default: `make run`'s one worker reads the
+# default queue only.
+CELERY_QUEUES_BY_KIND = env.bool("CELERY_QUEUES_BY_KIND", default=False)
+if CELERY_QUEUES_BY_KIND:
+    CELERY_TASK_ROUTES = {
+        "retention.tasks.enforce_retention": {"queue": "purge"},
+        "retention.tasks.purge_batch": {"queue": "purge"},
+        "retention.tasks.auto_delete*": {"queue": "auto_delete"},
+        "connected.tasks.*": {"queue": "delivery"},
+        "accounts.tasks.password_reset_mail": {"queue": "mail"},
+    }
 
 # The purge (retention.purge, docs/purge.md). Database connections one run
 # uses side by side for conversation batches (PostgreSQL; SQLite uses one).
