@@ -484,40 +484,46 @@ def profile_targets(client, targets: dict, connection, requests: int) -> None:
         print(text[text.find("   ncalls") :].rstrip())
 
 
+CONDITIONAL_PATHS = {
+    "overview-304": "/bench/conditional/",
+    "list-304": "/bench/conditional/conversations/",
+}
+
+
+def _get(port: int, path: str, headers: dict) -> http.client.HTTPResponse:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        return response
+    finally:
+        conn.close()
+
+
 def conditional_targets(port: int, cookie: str) -> dict:
     """The overview and the list behind @conditional_page (bench/urls.py) as a
     browser revisits them: with its CSRF cookie and the ETag it was given,
     so the server answers 304 (needs CACHE_URL: conditional GET is on only
-    with a shared cache)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        conn.request("GET", "/", headers={"Cookie": cookie})
-        response = conn.getresponse()
-        response.read()
-        set_cookies = response.headers.get_all("Set-Cookie") or []
-    finally:
-        conn.close()
+    with a shared cache). The ETag is fetched again before every round
+    (refresh_etag): it changes every PORTAL_ETAG_SECONDS, as a browser's does."""
+    set_cookies = _get(port, "/", {"Cookie": cookie}).headers.get_all("Set-Cookie") or []
     csrf = next(c.split(";")[0] for c in set_cookies if c.startswith("csrftoken="))
     browser_cookie = f"{cookie}; {csrf}"
-    targets = {}
-    for name, path in (
-        ("overview-304", "/bench/conditional/"),
-        ("list-304", "/bench/conditional/conversations/"),
-    ):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        try:
-            conn.request("GET", path, headers={"Cookie": browser_cookie})
-            response = conn.getresponse()
-            response.read()
-            etag = response.getheader("ETag")
-        finally:
-            conn.close()
-        if not etag:
-            raise SystemExit(
-                f"{path} gave no ETag: is CACHE_URL set (conditional GET is off without it)?"
-            )
-        targets[name] = (path, {"Cookie": browser_cookie, "If-None-Match": etag})
-    return targets
+    return {
+        name: (path, refresh_etag(port, path, {"Cookie": browser_cookie}))
+        for name, path in CONDITIONAL_PATHS.items()
+    }
+
+
+def refresh_etag(port: int, path: str, headers: dict) -> dict:
+    headers = {k: v for k, v in headers.items() if k != "If-None-Match"}
+    etag = _get(port, path, headers).getheader("ETag")
+    if not etag:
+        raise SystemExit(
+            f"{path} gave no ETag: is CACHE_URL set (conditional GET is off without it)?"
+        )
+    return {**headers, "If-None-Match": etag}
 
 
 def serial_breakdown(client, targets: dict, connection, rounds: int = 30) -> dict:
@@ -666,6 +672,8 @@ def measure(args, env: dict, var_dir: Path, fresh: bool, run: harness.Run) -> in
         for round_no in range(args.rounds):
             for name in order if round_no % 2 == 0 else reversed(order):
                 path, target_headers = targets[name]
+                if name in CONDITIONAL_PATHS:
+                    target_headers = refresh_etag(args.port, path, target_headers)
                 result = wrk(
                     base + path,
                     users=args.users,
