@@ -16,6 +16,7 @@ ModelBackend.
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.core.cache import cache
+from django.db import transaction
 
 from accounts.models import User
 
@@ -41,5 +42,9 @@ class CachedModelBackend(ModelBackend):
 
 
 def forget_user(sender, instance: User, **kwargs) -> None:
-    """post_save / post_delete of an account: its cached copy is stale."""
-    cache.delete(_key(instance.pk))
+    """post_save / post_delete of an account: its cached copy is stale. Once
+    now and again after the commit, so a request that read the old row
+    before the commit cannot leave it cached."""
+    key = _key(instance.pk)
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.delete(key))

@@ -158,7 +158,10 @@ class ReplicaReadsMiddleware:
             response = self.get_response(request)
         finally:
             _state.reset(token)
-        if request.method not in SAFE_METHODS or state.wrote:
+        # API clients with a bearer token (the chat service) never read pages.
+        if (request.method not in SAFE_METHODS or state.wrote) and (
+            "Authorization" not in request.headers
+        ):
             response.set_signed_cookie(
                 COOKIE_NAME,
                 str(int(time.time())),
