@@ -9,10 +9,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.conf import settings
+from django.contrib.sessions.backends.cached_db import KEY_PREFIX as SESSION_CACHE_KEY_PREFIX
+from django.core.cache import caches
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.auto_delete import is_valid_after_months
+from accounts.backends import users_forget
+from accounts.data_version import data_version_bump
 from accounts.forms import AccountPasswordResetForm
 from accounts.models import AutoDeleteChange, ConsentChange, ConsentSource, User, UserSession
 from accounts.selectors import consent_current
@@ -46,6 +51,7 @@ def account_upsert(*, external_id: str, email: str, account_type: str, plan: str
         )
         return AccountUpsert(user, created=True, type_changed=False)
     type_changed = user.account_type != account_type
+    data_version_bump(user_ids=[user.pk])
     user.email, user.account_type, user.plan = email, account_type, plan
     user.save(update_fields=["email", "account_type", "plan"])
     return AccountUpsert(user, created=False, type_changed=type_changed)
@@ -83,6 +89,7 @@ def consent_record(
             source=source,
             article_version=article_version,
         )
+        data_version_bump(user_ids=[user.pk])
         if user.external_id:
             outbox_record(
                 type=CONSENT_CHANGED,
@@ -171,6 +178,8 @@ def auto_delete_record(
             user=user, after_months=after_months, source=source
         )
         User.objects.filter(pk=user.pk).update(auto_delete_months=after_months)
+        users_forget(user_ids=[user.pk])  # an update sends no post_save
+        data_version_bump(user_ids=[user.pk])
         user.auto_delete_months = after_months
         return change
 
@@ -197,8 +206,15 @@ def password_reset_mail_send(*, email: str, domain: str, use_https: bool) -> int
 def sessions_end(*, user_id: int) -> int:
     """End every session of the account, on every device: one indexed DELETE
     (accounts.sessions stamps each session with its owner). A browser still
-    holding a cookie is anonymous at its next request. Returns how many."""
-    deleted, _ = UserSession.objects.filter(user_id=user_id).delete()
+    holding a cookie is anonymous at its next request. With the cached engine
+    (accounts.cached_sessions) the cached copies go too. Returns how many."""
+    sessions = UserSession.objects.filter(user_id=user_id)
+    keys = list(sessions.values_list("session_key", flat=True))
+    deleted, _ = sessions.delete()
+    if keys and settings.SESSION_ENGINE == "accounts.cached_sessions":
+        caches[settings.SESSION_CACHE_ALIAS].delete_many(
+            [SESSION_CACHE_KEY_PREFIX + k for k in keys]
+        )
     return deleted
 
 

@@ -10,7 +10,7 @@ from django.contrib.sessions.backends.db import SessionStore as DatabaseStore
 from accounts.models import UserSession
 
 
-def _owner(data: dict) -> int | None:
+def owner_of(data: dict) -> int | None:
     try:
         return int(data.get(SESSION_KEY))
     except (TypeError, ValueError):
@@ -24,10 +24,10 @@ class SessionStore(DatabaseStore):
 
     def create_model_instance(self, data):
         session = super().create_model_instance(data)
-        session.user_id = _owner(data)
+        session.user_id = owner_of(data)
         return session
 
     async def acreate_model_instance(self, data):
         session = await super().acreate_model_instance(data)
-        session.user_id = _owner(data)
+        session.user_id = owner_of(data)
         return session

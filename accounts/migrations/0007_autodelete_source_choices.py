@@ -4,15 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0006_account_erasure_and_user_sessions'),
+        ("accounts", "0006_account_erasure_and_user_sessions"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='autodeletechange',
-            name='source',
-            field=models.CharField(choices=[('dashboard', 'Dashboard'), ('import', 'Import from the chat service'), ('admin', 'Admin'), ('account_deletion', 'Account deletion')], max_length=16),
+            model_name="autodeletechange",
+            name="source",
+            field=models.CharField(
+                choices=[
+                    ("dashboard", "Dashboard"),
+                    ("import", "Import from the chat service"),
+                    ("admin", "Admin"),
+                    ("account_deletion", "Account deletion"),
+                ],
+                max_length=16,
+            ),
         ),
     ]
