@@ -13,8 +13,10 @@ from django.utils.translation import ngettext
 from accounts.models import User
 from accounts.selectors import consent_allowed
 from dashboard.presentation import (
+    Removal,
     ShownDate,
     Timeline,
+    removal,
     shown_date,
     timeline,
 )
@@ -208,6 +210,9 @@ class Clock:
     rule_label: str
     until: ShownDate | None
     timeline: Timeline | None
+    # The same date as a removal: "due for removal since" once it has passed
+    # (templates/dashboard/_removal.html), never a promise of the next run.
+    removal: Removal | None = None
 
 
 @dataclass(frozen=True)
@@ -259,7 +264,13 @@ def conversation_detail(
     clocks: list[Clock] = []
     if not user.is_commercial:
         clocks.append(
-            Clock("Messages (inputs and outputs)", row.rule_label, row.retain_until, row.timeline)
+            Clock(
+                "Messages (inputs and outputs)",
+                row.rule_label,
+                row.retain_until,
+                row.timeline,
+                removal(conversation.public_retain_until, now),
+            )
         )
         if conversation.flagged_at is not None:
             # The public date of the scores: a hold that keeps them longer stays unseen.
@@ -270,6 +281,7 @@ def conversation_detail(
                     RULE_LABELS[Rule.FLAGGED],
                     shown_date(scores_until, now),
                     timeline(conversation.flagged_at, scores_until, now),
+                    removal(scores_until, now),
                 )
             )
         for fb in Feedback.objects.filter(user=user, conversation=conversation).order_by(
@@ -282,6 +294,7 @@ def conversation_detail(
                     "Feedback data",
                     shown_date(fb.public_retain_until, now),
                     timeline(fb.submitted_at, fb.public_retain_until, now),
+                    removal(fb.public_retain_until, now),
                 )
             )
     runs = [

@@ -46,7 +46,12 @@ SCREENS = (
     Screen("consent", "/consent/", "alice@example.com"),
     Screen("deleted", "/deleted/", "alice@example.com"),
     Screen("feedback", "/feedback/", "alice@example.com"),
+    Screen("auto-delete", "/auto-delete/", "alice@example.com"),
+    Screen("account-delete", "/account/delete/", "alice@example.com"),
+    Screen("preferences", "/preferences/", "alice@example.com"),
+    Screen("sign-out", "/accounts/logout/", "alice@example.com"),
     Screen("overview-commercial", "/", "carol@example.com"),
+    Screen("staff-home", "/", "agent@example.com"),
     Screen("support-console", "/support/", "agent@example.com"),
 )
 

@@ -260,3 +260,18 @@ def test_an_auto_deleted_item_says_the_auto_delete_setting_set_its_date(db, add_
     page = text(response)
     assert "Your auto-delete setting removes conversations 3 months after their last" in page
     assert "within 30 days" in page
+
+
+def test_a_past_due_conversation_page_says_due_for_removal_not_kept_until(
+    db, add_message, now
+):
+    """The conversation page's clock for a date already passed (kept while a
+    purge has not yet run, or under a hidden hold) reads "due for removal
+    since" with the law caveat, never "kept until" a past date."""
+    from tests.factories import UserFactory
+
+    user = UserFactory()
+    add_message(user, now - timedelta(days=45), conversation="c-due", title="Past due")
+    page = text(client_for(user).get("/conversations/c-due/"))
+    assert "Due for removal since" in page and CAVEAT in page
+    assert "Kept until" not in page
