@@ -10,6 +10,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.auto_delete import is_valid_after_months
 from accounts.forms import AccountPasswordResetForm
@@ -98,7 +99,7 @@ class ConsentNotTheUsers(ValueError):
     change (the chat service may still import one)."""
 
     def __init__(self) -> None:
-        super().__init__("Your organisation's commercial terms govern training on your data.")
+        super().__init__(_("Your organisation's commercial terms govern training on your data."))
 
 
 def consent_may_choose(*, user: User) -> None:
@@ -127,8 +128,10 @@ class AutoDeleteNotTheUsers(ValueError):
 
     def __init__(self) -> None:
         super().__init__(
-            "Your organisation's commercial terms decide how long your data is kept, "
-            "so auto-delete cannot be set on this account."
+            _(
+                "Your organisation's commercial terms decide how long your data is kept, "
+                "so auto-delete cannot be set on this account."
+            )
         )
 
 

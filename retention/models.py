@@ -16,6 +16,7 @@ from typing import ClassVar
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AppendOnlyModel
 
@@ -33,8 +34,8 @@ class Rule(models.TextChoices):
 
 
 class ConversationKind(models.TextChoices):
-    CHAT = "chat", "Chat"
-    CODING_SESSION = "coding_session", "Coding session"
+    CHAT = "chat", _("Chat")
+    CODING_SESSION = "coding_session", _("Coding session")
 
 
 class Conversation(models.Model):
@@ -94,8 +95,8 @@ class Conversation(models.Model):
 
 
 class MessageRole(models.TextChoices):
-    USER = "user", "User"
-    ASSISTANT = "assistant", "Assistant"
+    USER = "user", _("User")
+    ASSISTANT = "assistant", _("Assistant")
 
 
 class Message(models.Model):
@@ -149,9 +150,9 @@ class Flag(models.Model):
 
 
 class FeedbackKind(models.TextChoices):
-    THUMBS_UP = "thumbs_up", "Thumbs up"
-    THUMBS_DOWN = "thumbs_down", "Thumbs down"
-    BUG_REPORT = "bug_report", "Bug report"
+    THUMBS_UP = "thumbs_up", _("Thumbs up")
+    THUMBS_DOWN = "thumbs_down", _("Thumbs down")
+    BUG_REPORT = "bug_report", _("Bug report")
 
 
 class Feedback(models.Model):

@@ -259,14 +259,16 @@ def conversation_detail(
     clocks: list[Clock] = []
     if not user.is_commercial:
         clocks.append(
-            Clock("Messages (inputs and outputs)", row.rule_label, row.retain_until, row.timeline)
+            Clock(
+                _("Messages (inputs and outputs)"), row.rule_label, row.retain_until, row.timeline
+            )
         )
         if conversation.flagged_at is not None:
             # The public date of the scores: a hold that keeps them longer stays unseen.
             scores_until = decision.scores_retain_until
             clocks.append(
                 Clock(
-                    "Trust and safety classification scores",
+                    _("Trust and safety classification scores"),
                     RULE_LABELS[Rule.FLAGGED],
                     shown_date(scores_until, now),
                     timeline(conversation.flagged_at, scores_until, now),
@@ -277,9 +279,12 @@ def conversation_detail(
         ):
             clocks.append(
                 Clock(
-                    f"Your feedback ({dict(FeedbackKind.choices).get(fb.kind, fb.kind).lower()}) "
-                    f"of {shown_date(fb.submitted_at, now).text}",
-                    "Feedback data",
+                    _("Your feedback (%(kind)s) of %(date)s")
+                    % {
+                        "kind": str(dict(FeedbackKind.choices).get(fb.kind, fb.kind)).lower(),
+                        "date": shown_date(fb.submitted_at, now).text,
+                    },
+                    _("Feedback data"),
                     shown_date(fb.public_retain_until, now),
                     timeline(fb.submitted_at, fb.public_retain_until, now),
                 )
