@@ -4,11 +4,12 @@ from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class AccountType(models.TextChoices):
-    CONSUMER = "consumer", "Consumer"
-    COMMERCIAL = "commercial", "Commercial"
+    CONSUMER = "consumer", _("Consumer")
+    COMMERCIAL = "commercial", _("Commercial")
 
 
 class Plan(models.TextChoices):
@@ -91,9 +92,9 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 
 class ConsentSource(models.TextChoices):
-    DASHBOARD = "dashboard", "Dashboard"
-    IMPORT = "import", "Import from the chat service"
-    ADMIN = "admin", "Admin"
+    DASHBOARD = "dashboard", _("Dashboard")
+    IMPORT = "import", _("Import from the chat service")
+    ADMIN = "admin", _("Admin")
 
 
 class AppendOnlyError(Exception):

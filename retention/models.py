@@ -24,13 +24,13 @@ from accounts.models import AppendOnlyModel
 class Rule(models.TextChoices):
     """Rule codes of docs/retention-rules.md, in order of precedence."""
 
-    COMMERCIAL = "commercial", "Commercial account"
-    LEGAL_HOLD = "legal_hold", "Legal hold"
-    FLAGGED = "flagged", "Flagged by trust and safety"
-    DELETED = "deleted", "Deleted by you"
-    AUTO_DELETE = "auto_delete", "Auto-delete (your setting)"
-    SHARED_TRAINING = "shared_training", "Shared for model training"
-    NOT_SHARED = "not_shared", "Not shared for training"
+    COMMERCIAL = "commercial", _("Commercial account")
+    LEGAL_HOLD = "legal_hold", _("Legal hold")
+    FLAGGED = "flagged", _("Flagged by trust and safety")
+    DELETED = "deleted", _("Deleted by you")
+    AUTO_DELETE = "auto_delete", _("Auto-delete (your setting)")
+    SHARED_TRAINING = "shared_training", _("Shared for model training")
+    NOT_SHARED = "not_shared", _("Not shared for training")
 
 
 class ConversationKind(models.TextChoices):

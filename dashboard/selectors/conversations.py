@@ -17,6 +17,7 @@ from dashboard.presentation import (
     Timeline,
     shown_date,
     timeline,
+    utc_text,
 )
 from dashboard.selectors.common import (
     KIND_LABELS,
@@ -191,7 +192,7 @@ def conversation_messages(
                 role=m.role,
                 role_label=ROLE_LABELS.get(m.role, m.role),
                 sent_iso=m.sent_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-                sent_text=m.sent_at.astimezone(UTC).strftime("%-d %B %Y, %H:%M UTC"),
+                sent_text=utc_text(m.sent_at),
                 content=m.content,
             )
             for m in rows
