@@ -2,6 +2,7 @@
 
 from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -65,6 +66,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     # months after their last activity (3, 18 or 36); null is off. Written
     # only by accounts.services.auto_delete_record, with its ledger entry.
     auto_delete_months = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The owner asked to delete the account (retention.services.accounts):
+    # sign-in is disabled from then on; the record itself is erased by the
+    # purge once nothing the account owns is left (erased_at).
+    erasure_requested_at = models.DateTimeField(null=True, blank=True)
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     objects = UserManager()
 
@@ -95,6 +101,7 @@ class ConsentSource(models.TextChoices):
     DASHBOARD = "dashboard", _("Dashboard")
     IMPORT = "import", _("Import from the chat service")
     ADMIN = "admin", _("Admin")
+    ACCOUNT_DELETION = "account_deletion", _("Account deletion")
 
 
 class AppendOnlyError(Exception):
@@ -155,3 +162,16 @@ class AutoDeleteChange(AppendOnlyModel):
     def __str__(self) -> str:
         setting = f"after {self.after_months} months" if self.after_months else "off"
         return f"{self.user_id}: auto-delete {setting} @ {self.recorded_at:%Y-%m-%d %H:%M}"
+
+
+class UserSession(AbstractBaseSession):
+    """A server-side session (accounts.sessions, SESSION_ENGINE) that knows
+    whose it is, so every session of one account can be ended with one
+    indexed DELETE (a password reset, an account deletion) instead of
+    decoding every row of the session table. No foreign key: a session must
+    never lock or block its account row."""
+
+    user_id = models.BigIntegerField(null=True, db_index=True)
+
+    class Meta:
+        db_table = "accounts_usersession"

@@ -8,13 +8,19 @@ version a consent change was given under is passed in.
 from dataclasses import dataclass
 from datetime import datetime
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.conf import settings
+from django.contrib.sessions.backends.cached_db import KEY_PREFIX as SESSION_CACHE_KEY_PREFIX
+from django.core.cache import caches
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.auto_delete import is_valid_after_months
+from accounts.backends import users_forget
+from accounts.data_version import data_version_bump
 from accounts.forms import AccountPasswordResetForm
-from accounts.models import AutoDeleteChange, ConsentChange, ConsentSource, User
+from accounts.models import AutoDeleteChange, ConsentChange, ConsentSource, User, UserSession
 from accounts.selectors import consent_current
 from connected.events import CONSENT_CHANGED, iso_utc
 from connected.services.outbox import outbox_record
@@ -46,6 +52,7 @@ def account_upsert(*, external_id: str, email: str, account_type: str, plan: str
         )
         return AccountUpsert(user, created=True, type_changed=False)
     type_changed = user.account_type != account_type
+    data_version_bump(user_ids=[user.pk])
     user.email, user.account_type, user.plan = email, account_type, plan
     user.save(update_fields=["email", "account_type", "plan"])
     return AccountUpsert(user, created=False, type_changed=type_changed)
@@ -83,6 +90,7 @@ def consent_record(
             source=source,
             article_version=article_version,
         )
+        data_version_bump(user_ids=[user.pk])
         if user.external_id:
             outbox_record(
                 type=CONSENT_CHANGED,
@@ -173,6 +181,8 @@ def auto_delete_record(
             user=user, after_months=after_months, source=source
         )
         User.objects.filter(pk=user.pk).update(auto_delete_months=after_months)
+        users_forget(user_ids=[user.pk])  # an update sends no post_save
+        data_version_bump(user_ids=[user.pk])
         user.auto_delete_months = after_months
         return change
 
@@ -194,3 +204,60 @@ def password_reset_mail_send(*, email: str, domain: str, use_https: bool) -> int
         subject_template_name=RESET_MAIL_SUBJECT,
     )
     return len(users)
+
+
+def sessions_end(*, user_id: int) -> int:
+    """End every session of the account, on every device: one indexed DELETE
+    (accounts.sessions stamps each session with its owner). A browser still
+    holding a cookie is anonymous at its next request. With the cached engine
+    (accounts.cached_sessions) the cached copies go too. Returns how many."""
+    sessions = UserSession.objects.filter(user_id=user_id)
+    keys = list(sessions.values_list("session_key", flat=True))
+    deleted, _ = sessions.delete()
+    if keys and settings.SESSION_ENGINE == "accounts.cached_sessions":
+        caches[settings.SESSION_CACHE_ALIAS].delete_many(
+            [SESSION_CACHE_KEY_PREFIX + k for k in keys]
+        )
+    return deleted
+
+
+def account_sign_in_disable(*, user: User, at: datetime) -> None:
+    """The owner asked to delete the account: nobody signs in to it again
+    (no usable password, inactive, which ModelBackend refuses; a password
+    reset mails only active accounts) and every session ends now. The record
+    stays until nothing it owns is left (account_erase). Call with the
+    account row locked."""
+    user.set_unusable_password()
+    user.is_active = False
+    user.erasure_requested_at = user.erasure_requested_at or at
+    user.save(update_fields=["password", "is_active", "erasure_requested_at"])
+    sessions_end(user_id=user.pk)
+
+
+def erased_email(user_id: int) -> str:
+    """What an erased account's email becomes: unique, and nobody's address
+    (.invalid is reserved, RFC 2606)."""
+    return f"erased-{user_id}@erased.invalid"
+
+
+def account_erase(*, user: User, at: datetime) -> None:
+    """Erase what identifies the person: email, the chat service's id, the
+    password, group memberships and failed sign-ins recorded under the email.
+    The row stays, emptied, as the key the append-only ledgers (consent,
+    deletion receipts, staff access log) point to: they are proof, kept
+    without anything that names the person. Call it only once nothing else
+    of the account is left (retention.services.accounts decides that)."""
+    email = user.email
+    user.email = erased_email(user.pk)
+    user.external_id = None
+    user.set_unusable_password()
+    user.is_active = False
+    user.is_staff = user.is_superuser = False
+    user.last_login = None
+    user.erased_at = at
+    user.save()
+    user.groups.clear()
+    user.user_permissions.clear()
+    sessions_end(user_id=user.pk)
+    for model in (AccessAttempt, AccessFailureLog, AccessLog):
+        model.objects.filter(username=email).delete()

@@ -118,10 +118,18 @@ def axes_client_ip(request) -> str | None:
 class LogoutView(auth_views.LogoutView):
     """POST signs out (Django's view); GET shows a page with the sign-out
     button instead of an empty 405, so a typed or bookmarked /accounts/logout/
-    still leads somewhere."""
+    still leads somewhere; signing out clears the browser's cache of the portal."""
 
     http_method_names = ["get", "post", "options"]
     confirm_template_name = "registration/logged_out_confirm.html"
 
     def get(self, request, *args, **kwargs):
         return render(request, self.confirm_template_name)
+
+    def post(self, request, *args, **kwargs):
+        # The browser drops its cached copies of the portal's pages (pages
+        # with an ETag may be kept for revalidation, dashboard/caching.py),
+        # so the next person at the machine finds none.
+        response = super().post(request, *args, **kwargs)
+        response["Clear-Site-Data"] = '"cache"'
+        return response

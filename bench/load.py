@@ -112,6 +112,25 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--keep-db", action="store_true", help="keep the database afterwards (for --reuse-db)"
     )
     parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="profile N requests of each target in this process first: where the time "
+        "goes (session, user, SQL, view, templates, middleware) and cProfile's top functions",
+    )
+    parser.add_argument(
+        "--conditional",
+        action="store_true",
+        help="also measure repeat visits (If-None-Match, answered 304) of the overview and "
+        "the list behind dashboard.caching.conditional_page; needs CACHE_URL",
+    )
+    parser.add_argument(
+        "--profile-only",
+        action="store_true",
+        help="with --profile: stop after the profile (no server, no wrk)",
+    )
+    parser.add_argument(
         "--reuse-db",
         action="store_true",
         help="use the database as a previous --keep-db run left it (skip the seed)",
@@ -288,12 +307,12 @@ def start_server(args, env: dict) -> subprocess.Popen:
     return server
 
 
-def fetch(port: int, path: str, cookie: str | None) -> tuple[int, bytes, int]:
+def fetch(port: int, path: str, headers: dict | None) -> tuple[int, bytes, int]:
     """One GET to 127.0.0.1, redirects not followed (a redirect to the login
     page must count as a failure, not as a page)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
-        conn.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+        conn.request("GET", path, headers=headers or {})
         response = conn.getresponse()
         body = response.read()
         # The size on the wire, as wrk counts it: status line, headers, body.
@@ -317,7 +336,7 @@ def wait_until_up(server: subprocess.Popen, port: int, path: str) -> None:
     raise SystemExit("gunicorn did not answer within 60 s.")
 
 
-def wrk(url: str, *, users: int, seconds: int, cookie: str | None, script: Path) -> dict:
+def wrk(url: str, *, users: int, seconds: int, headers: dict | None, script: Path) -> dict:
     command = [
         "wrk",
         "-t1",  # one thread drives 16 connections easily and leaves a core to the server
@@ -328,8 +347,8 @@ def wrk(url: str, *, users: int, seconds: int, cookie: str | None, script: Path)
         "-s",
         str(script),
     ]
-    if cookie:
-        command += ["-H", f"Cookie: {cookie}"]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
     output = subprocess.run(
         [*command, url], capture_output=True, text=True, check=True, timeout=seconds + 60
     ).stdout
@@ -338,6 +357,174 @@ def wrk(url: str, *, users: int, seconds: int, cookie: str | None, script: Path)
     result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
     result["errors"] = sum(result[k] for k in ("connect", "read", "write", "status", "timeout"))
     return result
+
+
+class Phases:
+    """Exclusive wall time per phase of a request, by wrapping the functions
+    that start each phase (bench-only monkeypatching, undone by restore()).
+    Time spent in a nested phase is taken off the phase around it, so the
+    phases add up to the handler's total; what no phase claims is the
+    middleware and the handler themselves (URL resolving, response headers)."""
+
+    def __init__(self) -> None:
+        self.totals: dict[str, float] = {}
+        self.counts: dict[str, int] = {}
+        self._stack: list[list] = []  # [phase, started, time taken by nested phases]
+        self._patched: list[tuple[object, str, object]] = []
+
+    def _enter(self, phase: str) -> None:
+        self._stack.append([phase, time.perf_counter(), 0.0])
+
+    def _exit(self) -> None:
+        phase, started, nested = self._stack.pop()
+        spent = time.perf_counter() - started
+        self.totals[phase] = self.totals.get(phase, 0.0) + spent - nested
+        self.counts[phase] = self.counts.get(phase, 0) + 1
+        if self._stack:
+            self._stack[-1][2] += spent
+
+    def wrap(self, owner, name: str, phase: str) -> None:
+        original = getattr(owner, name)
+
+        def wrapper(*args, **kwargs):
+            # Re-entrant calls of the same phase (a template including
+            # another) count once, in the outermost.
+            if self._stack and self._stack[-1][0] == phase:
+                return original(*args, **kwargs)
+            self._enter(phase)
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self._exit()
+
+        self._patched.append((owner, name, original))
+        setattr(owner, name, wrapper)
+
+    def sql(self, execute, sql, params, many, context):
+        self._enter("SQL")
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self._exit()
+
+    def restore(self) -> None:
+        for owner, name, original in reversed(self._patched):
+            setattr(owner, name, original)
+        self._patched.clear()
+
+    def reset(self) -> None:
+        self.totals.clear()
+        self.counts.clear()
+
+
+def profile_targets(client, targets: dict, connection, requests: int) -> None:
+    """Where a request's time goes, one request at a time in this process:
+    per target, the mean exclusive time of each phase and the SQL statements,
+    then cProfile's top functions by own time."""
+    import cProfile
+    import importlib
+    import io
+    import pstats
+
+    from django.conf import settings
+    from django.contrib import auth
+    from django.core.handlers.base import BaseHandler
+    from django.template.base import Template
+    from django.test import Client
+
+    phases = Phases()
+    store = importlib.import_module(settings.SESSION_ENGINE).SessionStore
+    phases.wrap(BaseHandler, "get_response", "middleware and handler")
+    phases.wrap(BaseHandler, "_get_response", "view (Python)")
+    phases.wrap(store, "load", "session load")
+    phases.wrap(auth, "get_user", "user lookup")
+    phases.wrap(Template, "render", "template rendering")
+    order = [
+        "session load",
+        "user lookup",
+        "SQL",
+        "view (Python)",
+        "template rendering",
+        "middleware and handler",
+    ]
+    # A new client: its handler binds _get_response when it loads the
+    # middleware, so it has to be made after the patching.
+    signed_in = client
+    client = Client(SERVER_NAME="127.0.0.1")
+    client.cookies = signed_in.cookies
+    try:
+        with connection.execute_wrapper(phases.sql):
+            for name, (path, _) in targets.items():
+                for _ in range(5):  # warm caches (templates, URL resolvers, connection)
+                    client.get(path)
+                phases.reset()
+                for _ in range(requests):
+                    assert client.get(path).status_code == 200
+                total = sum(phases.totals.values()) / requests * 1000
+                print(f"\nProfile of {name} ({path}), mean of {requests} requests: {total:.2f} ms")
+                print(f"  {'phase':<24} {'ms':>7} {'share':>6}")
+                for phase in order:
+                    ms = phases.totals.get(phase, 0.0) / requests * 1000
+                    extra = ""
+                    if phase == "SQL":
+                        extra = f"  ({phases.counts.get('SQL', 0) / requests:.0f} statements)"
+                    print(f"  {phase:<24} {ms:7.2f} {ms / total:6.0%}{extra}")
+    finally:
+        phases.restore()
+    for name, (path, _) in targets.items():
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(requests):
+            client.get(path)
+        profiler.disable()
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("tottime").print_stats(15)
+        print(f"\ncProfile of {name} ({path}), {requests} requests, top 15 by own time:")
+        text = out.getvalue()
+        print(text[text.find("   ncalls") :].rstrip())
+
+
+CONDITIONAL_PATHS = {
+    "overview-304": "/bench/conditional/",
+    "list-304": "/bench/conditional/conversations/",
+}
+
+
+def _get(port: int, path: str, headers: dict) -> http.client.HTTPResponse:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        return response
+    finally:
+        conn.close()
+
+
+def conditional_targets(port: int, cookie: str) -> dict:
+    """The overview and the list behind @conditional_page (bench/urls.py) as a
+    browser revisits them: with its CSRF cookie and the ETag it was given,
+    so the server answers 304 (needs CACHE_URL: conditional GET is on only
+    with a shared cache). The ETag is fetched again before every round
+    (refresh_etag): it changes every PORTAL_ETAG_SECONDS, as a browser's does."""
+    set_cookies = _get(port, "/", {"Cookie": cookie}).headers.get_all("Set-Cookie") or []
+    csrf = next(c.split(";")[0] for c in set_cookies if c.startswith("csrftoken="))
+    browser_cookie = f"{cookie}; {csrf}"
+    return {
+        name: (path, refresh_etag(port, path, {"Cookie": browser_cookie}))
+        for name, path in CONDITIONAL_PATHS.items()
+    }
+
+
+def refresh_etag(port: int, path: str, headers: dict) -> dict:
+    headers = {k: v for k, v in headers.items() if k != "If-None-Match"}
+    etag = _get(port, path, headers).getheader("ETag")
+    if not etag:
+        raise SystemExit(
+            f"{path} gave no ETag: is CACHE_URL set (conditional GET is off without it)?"
+        )
+    return {**headers, "If-None-Match": etag}
 
 
 def serial_breakdown(client, targets: dict, connection, rounds: int = 30) -> dict:
@@ -430,8 +617,8 @@ def measure(args, env: dict, var_dir: Path, fresh: bool, run: harness.Run) -> in
         cookie = f"sessionid={client.cookies['sessionid'].value}"
         targets = {
             "minimal": (f"/bench/minimal/{probe_pk}/", None),
-            "overview": ("/", cookie),
-            "list": ("/conversations/", cookie),
+            "overview": ("/", {"Cookie": cookie}),
+            "list": ("/conversations/", {"Cookie": cookie}),
         }
         # Statements per request, through the same stack (in this process).
         statements = {}
@@ -440,23 +627,34 @@ def measure(args, env: dict, var_dir: Path, fresh: bool, run: harness.Run) -> in
                 assert client.get(path).status_code == 200
             statements[name] = len(queries)
         breakdown = serial_breakdown(client, targets, connection)
+        if args.profile:
+            profile_targets(client, targets, connection, args.profile)
+            if args.profile_only:
+                print(
+                    "SQL statements per request: "
+                    + ", ".join(f"{name} {count}" for name, count in statements.items())
+                )
+                return 0
         connection.close()
 
         server = start_server(args, env)
         base = f"http://127.0.0.1:{args.port}"
         wait_until_up(server, args.port, targets["minimal"][0])
+        if args.conditional:
+            targets.update(conditional_targets(args.port, cookie))
         sizes = {}
-        for name, (path, target_cookie) in targets.items():
-            status, _, sizes[name] = fetch(args.port, path, target_cookie)
-            if status != 200:
-                raise SystemExit(f"{name}: {path} answered {status}, not 200.")
-        if b"Conversation " not in fetch(args.port, "/conversations/", cookie)[1]:
+        for name, (path, target_headers) in targets.items():
+            status, _, sizes[name] = fetch(args.port, path, target_headers)
+            expected = 304 if name.endswith("-304") else 200
+            if status != expected:
+                raise SystemExit(f"{name}: {path} answered {status}, not {expected}.")
+        if b"Conversation " not in fetch(args.port, "/conversations/", {"Cookie": cookie})[1]:
             raise SystemExit("The list page did not show the user's conversations.")
 
         script = var_dir / "report.lua"
         script.write_text(WRK_SCRIPT)
-        for path, target_cookie in targets.values():  # warm every worker
-            wrk(base + path, users=args.users, seconds=2, cookie=target_cookie, script=script)
+        for path, target_headers in targets.values():  # warm every worker
+            wrk(base + path, users=args.users, seconds=2, headers=target_headers, script=script)
 
         print(
             f"\n{total:,} conversations, {own:,} of the signed-in user; gunicorn "
@@ -478,12 +676,14 @@ def measure(args, env: dict, var_dir: Path, fresh: bool, run: harness.Run) -> in
         order = list(targets)
         for round_no in range(args.rounds):
             for name in order if round_no % 2 == 0 else reversed(order):
-                path, target_cookie = targets[name]
+                path, target_headers = targets[name]
+                if name in CONDITIONAL_PATHS:
+                    target_headers = refresh_etag(args.port, path, target_headers)
                 result = wrk(
                     base + path,
                     users=args.users,
                     seconds=args.duration,
-                    cookie=target_cookie,
+                    headers=target_headers,
                     script=script,
                 )
                 runs[name].append(result)
@@ -521,7 +721,7 @@ def measure(args, env: dict, var_dir: Path, fresh: bool, run: harness.Run) -> in
             )
         print()
         met = True
-        for name in ("overview", "list"):
+        for name in [t for t in targets if t != "minimal"]:
             ratio = summary[name]["rps"] / summary["minimal"]["rps"]
             per_round = [
                 p["rps"] / m["rps"] for p, m in zip(runs[name], runs["minimal"], strict=True)

@@ -68,14 +68,45 @@ def _args(argv=None):
         default=3,
         help="rounds of the variants, the order rotated every round; medians reported",
     )
+    parser.add_argument(
+        "--db-prefix",
+        default="portal_bench",
+        help="names of its databases: <prefix>_seed and <prefix> (default portal_bench)",
+    )
+    parser.add_argument(
+        "--variants",
+        default="raw,ours,ours1,naive,collector",
+        help="comma-separated variants to time (raw and ours are always run)",
+    )
+    parser.add_argument(
+        "--skip-memory",
+        action="store_true",
+        help="skip the peak-memory runs at a small and a large backlog",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="instead of the comparison: one run each of ours and ours1, timing each phase "
+        "of a batch per connection and sampling pg_stat_activity's wait events meanwhile",
+    )
+    parser.add_argument(
+        "--baseline",
+        help="a checkout of an earlier version (e.g. `git archive <commit> | tar -x -C DIR`): "
+        "adds the variants base and base1, its purge as configured and on one connection, "
+        "timed side by side with this version's",
+    )
     harness.add_pg_url_argument(parser)
     parser.add_argument(
         "--child",
-        choices=["ours", "ours1", "raw", "naive", "collector"],
+        choices=["ours", "ours1", "raw", "naive", "collector", "setup"],
         help=argparse.SUPPRESS,
     )
     parser.add_argument("--cutoff", help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
+    parser.add_argument("--child-profile", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    global SEED_DB, RUN_DB
+    SEED_DB, RUN_DB = f"{args.db_prefix}_seed", args.db_prefix
+    return args
 
 
 # ---------------------------------------------------------------- children --
@@ -170,13 +201,132 @@ def _run_naive(cutoff):
     return per_model.get("retention.Conversation", 0)
 
 
+class _Phases:
+    """Wall time per phase of a batch, per thread (connection): the claim,
+    the deletes, the wait for the chain lock, the receipts (hash chain and
+    COPY), the statistics upsert, the outbox, the commit; plus the time the
+    chain lock is held (from its grant to the end of the commit) and each
+    thread's CPU time (Python, the GIL)."""
+
+    def __init__(self) -> None:
+        import threading
+        from collections import defaultdict
+
+        self.times = defaultdict(lambda: defaultdict(float))
+        self.counts = defaultdict(lambda: defaultdict(int))
+        self.local = threading.local()
+
+    def add(self, phase: str, seconds: float) -> None:
+        import threading
+
+        name = threading.current_thread().name
+        self.times[name][phase] += seconds
+        self.counts[name][phase] += 1
+
+    def wrap(self, module, attribute: str, phase: str) -> None:
+        real = getattr(module, attribute)
+
+        def timed(*args, **kwargs):
+            begin = time.perf_counter()
+            try:
+                return real(*args, **kwargs)
+            finally:
+                self.add(phase, time.perf_counter() - begin)
+
+        setattr(module, attribute, timed)
+
+    def install(self) -> None:
+        import threading
+
+        from django.db.backends.postgresql.base import DatabaseWrapper
+
+        from retention.purge import core, receipts
+
+        self.wrap(core, "_claim_conversations", "claim")
+        self.wrap(core, "_delete_content", "delete")
+        for name, phase in (
+            ("build_receipts", "receipts: build (incl. lock wait)"),
+            ("prepare_receipts", "receipts: prepare (before the lock)"),
+            ("chain_receipts", "receipts: chain (incl. lock wait)"),
+        ):
+            if hasattr(core, name):
+                self.wrap(core, name, phase)
+        self.wrap(core, "insert_receipts", "receipts: COPY")
+        self.wrap(core, "_add_statistics", "statistics upsert")
+        self.wrap(core, "_tell_connected_systems", "outbox")
+        self.wrap(core, "purge_batch", "batch total")
+        phases = self
+        real_head = receipts.chain_head_locked
+
+        def head():
+            # The advisory lock's wait alone, then the head read.
+            from django.db import connection
+
+            begin = time.perf_counter()
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [receipts.CHAIN_LOCK_KEY])
+            granted = time.perf_counter()
+            phases.add("chain lock wait", granted - begin)
+            phases.local.granted = granted
+            return real_head()  # takes it again: re-entrant within the transaction
+
+        receipts.chain_head_locked = head
+        real_commit = DatabaseWrapper._commit
+
+        def commit(wrapper):
+            begin = time.perf_counter()
+            try:
+                return real_commit(wrapper)
+            finally:
+                end = time.perf_counter()
+                phases.add("commit", end - begin)
+                granted = getattr(phases.local, "granted", None)
+                if granted is not None:
+                    phases.add("chain lock held (grant to commit end)", end - granted)
+                    phases.local.granted = None
+
+        DatabaseWrapper._commit = commit
+        real_run = threading.Thread.run
+
+        def run(thread):
+            begin = time.thread_time()
+            try:
+                return real_run(thread)
+            finally:
+                phases.add("thread CPU (Python + driver)", time.thread_time() - begin)
+
+        threading.Thread.run = run
+
+    def as_dict(self) -> dict:
+        return {
+            thread: {
+                phase: {"seconds": seconds, "calls": self.counts[thread][phase]}
+                for phase, seconds in phases.items()
+            }
+            for thread, phases in self.times.items()
+        }
+
+
 def _child(args) -> None:
     import django
 
     django.setup()
     from retention.purge import purge_due
 
+    phases = None
+    if args.child_profile:
+        phases = _Phases()
+        phases.install()
+
     cutoff = datetime.fromisoformat(args.cutoff)
+    if args.child == "setup":  # what every child spends before it works
+        rss = _rss_kb()
+        print(
+            json.dumps(
+                {"seconds": 0, "conversations": 0, "rss_baseline_kb": rss, "rss_peak_kb": rss}
+            )
+        )
+        return
     baseline = _rss_kb()
     started = time.perf_counter()
     if args.child in ("ours", "ours1"):
@@ -202,6 +352,8 @@ def _child(args) -> None:
                 "conversations": conversations,
                 "rss_baseline_kb": baseline,
                 "rss_peak_kb": _rss_kb(),
+                "process_cpu": time.process_time(),
+                "profile": phases.as_dict() if phases else None,
             }
         )
     )
@@ -377,30 +529,98 @@ def _seed(args, cutoff: datetime) -> dict:
     return {"eligible": eligible, "due": min(due_target, eligible)}
 
 
-def _run_variant(args, variant: str, cutoff: datetime) -> dict:
+def _sample_waits(pg_url: str, stop, samples: list) -> None:
+    """Every 5 ms, what each backend of the run's database is doing: active
+    or not, its wait event, the start of its statement."""
+    import psycopg
+
+    with psycopg.connect(f"{pg_url}/postgres", autocommit=True) as conn:
+        while not stop.is_set():
+            samples.append(
+                conn.execute(
+                    "SELECT pid, state, coalesce(wait_event_type, 'CPU'), "
+                    "coalesce(wait_event, 'running'), left(regexp_replace(query, '\\s+', ' ', "
+                    "'g'), 60) FROM pg_stat_activity WHERE datname = %s "
+                    "AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
+                    [RUN_DB],
+                ).fetchall()
+            )
+            time.sleep(0.005)
+
+
+def _backend_cpu(pg_url: str, stop, cpu: dict) -> None:
+    """CPU seconds (user + system) of each backend of the run's database, read
+    from /proc every 10 ms while it lives (the server is on this machine):
+    on a shared machine CPU time says what a variant costs when wall time
+    mostly says how busy the others were."""
+    import psycopg
+
+    tick = os.sysconf("SC_CLK_TCK")
+    with psycopg.connect(f"{pg_url}/postgres", autocommit=True) as conn:
+        while not stop.is_set():
+            pids = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                [RUN_DB],
+            ).fetchall()
+            for (pid,) in pids:
+                try:
+                    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                cpu[pid] = max(cpu.get(pid, 0.0), (int(fields[11]) + int(fields[12])) / tick)
+            time.sleep(0.01)
+
+
+def _run_variant(args, variant: str, cutoff: datetime, *, profile: bool = False) -> dict:
     harness.create_database(args.pg_url, RUN_DB, template=SEED_DB)
+    import threading
+
     import psycopg
 
     with psycopg.connect(f"{args.pg_url}/{RUN_DB}", autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")  # same planner statistics in every copy
+    stop, samples, server_cpu = threading.Event(), [], {}
+    cpu_sampler = threading.Thread(target=_backend_cpu, args=(args.pg_url, stop, server_cpu))
+    cpu_sampler.start()
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    sampler = None
+    if profile:
+        sampler = threading.Thread(target=_sample_waits, args=(args.pg_url, stop, samples))
+        sampler.start()
+    root, child = ROOT, variant
+    if variant in ("base", "base1"):
+        root, child = Path(args.baseline).resolve(), {"base": "ours", "base1": "ours1"}[variant]
     out = subprocess.run(
         [
             sys.executable,
-            str(Path(__file__).resolve()),
+            str(root / "bench" / "purge.py"),
             "--child",
-            variant,
+            child,
             "--cutoff",
             cutoff.isoformat(),
             "--batch-size",
             str(args.batch_size),
+            *(["--child-profile"] if profile else []),
         ],
-        cwd=ROOT,
+        cwd=root,
         env=_env(args, RUN_DB),
         check=True,
         capture_output=True,
         text=True,
     )
+    children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    stop.set()
+    cpu_sampler.join()
+    if sampler is not None:
+        sampler.join()
+        result_samples = samples
     result = json.loads(out.stdout.strip().splitlines()[-1])
+    result["client_cpu"] = (children_after.ru_utime + children_after.ru_stime) - (
+        children_before.ru_utime + children_before.ru_stime
+    )
+    result["server_cpu"] = sum(server_cpu.values())
+    if sampler is not None:
+        result["samples"] = result_samples
     with psycopg.connect(f"{args.pg_url}/{RUN_DB}") as conn:
         result["left"] = [
             conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
@@ -416,6 +636,47 @@ def _run_variant(args, variant: str, cutoff: datetime) -> dict:
         ).fetchone()[0]
     result["peak_mb"] = (result["rss_peak_kb"] - result["rss_baseline_kb"]) / 1024
     return result
+
+
+def _print_profile(variant: str, r: dict) -> None:
+    from collections import Counter
+
+    print(
+        f"\n### {variant}: {r['seconds']:.2f} s wall, process CPU {r['process_cpu']:.2f} s, "
+        f"{r['conversations']:,} conversations\n"
+    )
+    if r.get("profile"):
+        threads = sorted(r["profile"])
+        phases = []
+        for thread in threads:
+            phases += [p for p in r["profile"][thread] if p not in phases]
+        print("| phase | " + " | ".join(f"{t} s (calls)" for t in threads) + " |")
+        print("|---|" + "---:|" * len(threads))
+        for phase in phases:
+            cells = []
+            for thread in threads:
+                cell = r["profile"][thread].get(phase)
+                cells.append(f"{cell['seconds']:.3f} ({cell['calls']})" if cell else "")
+            print(f"| {phase} | " + " | ".join(cells) + " |")
+    per_state = Counter()
+    total = 0
+    for sample in r.get("samples", []):
+        for _pid, state, wait_type, wait, query in sample:
+            if state != "active":
+                key = (f"not in a statement ({state})", "", "")
+            else:
+                key = (wait_type, wait, query[:40])
+            per_state[key] += 1
+            total += 1
+    ticks = len(r.get("samples", []))
+    print(
+        f"\npg_stat_activity: {ticks} samples (every ~5 ms) of the run's backends, "
+        f"{total} backend-samples\n"
+    )
+    print("| share | wait type | wait event | statement |")
+    print("|---:|---|---|---|")
+    for (wait_type, wait, query), n in per_state.most_common(14):
+        print(f"| {100 * n / max(total, 1):.1f}% | {wait_type} | {wait} | `{query}` |")
 
 
 def main(argv=None) -> int:
@@ -434,6 +695,7 @@ def main(argv=None) -> int:
 
 def measure(args) -> int:
     t0 = time.perf_counter()
+    run = harness.Run()
     cutoff = (datetime.now(UTC) - timedelta(days=2)).replace(microsecond=0)
     print(
         f"Seeding {args.conversations:,} conversations x {args.messages_per_conversation} "
@@ -442,10 +704,21 @@ def measure(args) -> int:
     )
     facts = _seed(args, cutoff)
     print(f"  seeded in {time.perf_counter() - t0:.0f} s: {facts}", flush=True)
+    if args.profile:
+        for variant in ("ours", "ours1", "raw"):
+            _print_profile(variant, _run_variant(args, variant, cutoff, profile=True))
+        run.report()
+        return 0
 
-    variants = ["raw", "ours", "ours1", "naive", "collector"]
+    variants = ["raw", "ours"] + [
+        v for v in args.variants.split(",") if v and v not in ("raw", "ours")
+    ]
+    if args.baseline:
+        variants += ["base", "base1"]
     runs: dict[str, list[dict]] = {v: [] for v in variants}
+    setup_cpu = []
     for round_no in range(args.rounds):
+        setup_cpu.append(_run_variant(args, "setup", cutoff)["client_cpu"])
         # Rotate the order so no variant always runs first (cold caches) or last.
         shift = round_no % len(variants)
         order = variants[shift:] + variants[:shift]
@@ -454,97 +727,125 @@ def measure(args) -> int:
             runs[variant].append(r)
             print(
                 f"  round {round_no + 1} {variant:5}: {r['seconds']:7.2f} s, "
+                f"CPU client {r['client_cpu']:.2f} s server {r['server_cpu']:.2f} s, "
                 f"{r['conversations']:,} conversations, peak +{r['peak_mb']:.1f} MB, "
                 f"left {r['left']}",
                 flush=True,
             )
+    setup = statistics.median(setup_cpu)
+    for rs in runs.values():
+        for r in rs:
+            r["cpu"] = max(0.0, r["client_cpu"] - setup) + r["server_cpu"]
     results = {
-        v: {**rs[0], "seconds": statistics.median(r["seconds"] for r in rs)}
+        v: {
+            **rs[0],
+            "seconds": statistics.median(r["seconds"] for r in rs),
+            "cpu": statistics.median(r["cpu"] for r in rs),
+        }
         for v, rs in runs.items()
     }
-    per_round_vs_raw = [
-        o["seconds"] / r["seconds"] for o, r in zip(runs["ours"], runs["raw"], strict=True)
-    ]
-    per_round_ours1_vs_raw = [
-        o["seconds"] / r["seconds"] for o, r in zip(runs["ours1"], runs["raw"], strict=True)
-    ]
-    per_round_naive = [
-        n["seconds"] / o["seconds"] for n, o in zip(runs["naive"], runs["ours"], strict=True)
-    ]
-    per_round_collector = [
-        n["seconds"] / o["seconds"] for n, o in zip(runs["collector"], runs["ours"], strict=True)
-    ]
+
+    def per_round_ratio(a: str, b: str) -> list[float]:
+        return [x["seconds"] / y["seconds"] for x, y in zip(runs[a], runs[b], strict=True)]
+
     lefts = {tuple(r["left"]) for rs in runs.values() for r in rs}
     same = len(lefts) == 1
 
-    small = min(args.small_backlog, facts["eligible"])
     memory = {}
-    for label, backlog in (("small", small), ("large", facts["eligible"])):
-        at = cutoff + timedelta(seconds=backlog - facts["due"])
-        for variant in ("ours", "naive", "collector"):
-            r = _run_variant(args, variant, at)
-            memory[(label, variant)] = (backlog, r)
-            print(
-                f"  memory {variant:5} backlog {r['conversations']:,}: "
-                f"peak +{r['peak_mb']:.1f} MB in {r['seconds']:.1f} s",
-                flush=True,
-            )
+    if not args.skip_memory:
+        small = min(args.small_backlog, facts["eligible"])
+        for label, backlog in (("small", small), ("large", facts["eligible"])):
+            at = cutoff + timedelta(seconds=backlog - facts["due"])
+            for variant in ("ours", "naive", "collector"):
+                r = _run_variant(args, variant, at)
+                memory[(label, variant)] = (backlog, r)
+                print(
+                    f"  memory {variant:5} backlog {r['conversations']:,}: "
+                    f"peak +{r['peak_mb']:.1f} MB in {r['seconds']:.1f} s",
+                    flush=True,
+                )
 
-    ours, raw, naive = results["ours"], results["raw"], results["naive"]
-    vs_raw = ours["seconds"] / raw["seconds"]
-    ours1_vs_raw = results["ours1"]["seconds"] / raw["seconds"]
-    vs_naive = naive["seconds"] / ours["seconds"]
-    vs_collector = results["collector"]["seconds"] / ours["seconds"]
-    mem_small = memory[("small", "ours")][1]["peak_mb"]
-    mem_large = memory[("large", "ours")][1]["peak_mb"]
+    raw = results["raw"]
     print()
-    print("| variant | time (s) | conversations purged | receipts | peak memory above baseline |")
-    print("|---|---:|---:|---:|---:|")
+    print(
+        "| variant | time (s) | CPU s (client + server) | conversations purged | receipts "
+        "| peak memory above baseline |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
     for name in variants:
         r = results[name]
         print(
-            f"| {name} | {r['seconds']:.2f} | {r['conversations']:,} | {r['receipts']:,} "
-            f"| {r['peak_mb']:.1f} MB |"
+            f"| {name} | {r['seconds']:.2f} | {r['cpu']:.2f} | {r['conversations']:,} "
+            f"| {r['receipts']:,} | {r['peak_mb']:.1f} MB |"
         )
     print()
-    print(f"(time: the median of {args.rounds} rounds)")
+    print(
+        f"(medians of {args.rounds} rounds; CPU: the child process's, less the "
+        f"{setup:.2f} s a child spends starting Django, plus its database backends')"
+    )
+    for name in variants:
+        if name != "raw":
+            cpu = [r["cpu"] / w["cpu"] for r, w in zip(runs[name], runs["raw"], strict=True)]
+            print(f"- CPU {name} / raw: per round {harness.per_round(cpu)}")
     print()
+    vs_raw = results["ours"]["seconds"] / raw["seconds"]
     print(
-        f"- ours / raw SQL: {vs_raw:.2f}x (goal <= 1.5x: {'met' if vs_raw <= 1.5 else 'NOT met'}); "
-        f"per round {harness.per_round(per_round_vs_raw)}"
+        f"- ours / raw SQL: {vs_raw:.2f}x (goal <= 1.0x: {'met' if vs_raw <= 1.0 else 'NOT met'}); "
+        f"per round {harness.per_round(per_round_ratio('ours', 'raw'))}"
     )
-    print(
-        f"- ours1 (one connection) / raw SQL: {ours1_vs_raw:.2f}x "
-        f"(goal <= 1.5x: {'met' if ours1_vs_raw <= 1.5 else 'NOT met'}); "
-        f"per round {harness.per_round(per_round_ours1_vs_raw)}"
-    )
-    print(
-        f"- naive / ours: {vs_naive:.2f}x (goal >= 2x faster than naive: "
-        f"{'met' if vs_naive >= 2 else 'NOT met'}); "
-        f"per round {harness.per_round(per_round_naive)}"
-    )
-    print(
-        f"- collector / ours: {vs_collector:.2f}x (goal >= 2x faster than naive: "
-        f"{'met' if vs_collector >= 2 else 'NOT met'}); "
-        f"per round {harness.per_round(per_round_collector)}"
-    )
-    print(f"- same rows left by every variant: {'yes' if same else 'NO: ' + str(lefts)}")
-    print()
-    print("| backlog | ours peak memory | naive peak memory | collector peak memory |")
-    print("|---:|---:|---:|---:|")
-    for label in ("small", "large"):
-        backlog, o = memory[(label, "ours")]
-        _, nv = memory[(label, "naive")]
-        _, co = memory[(label, "collector")]
+    if "ours1" in results:
+        ours1_vs_raw = results["ours1"]["seconds"] / raw["seconds"]
+        speedup = results["ours1"]["seconds"] / results["ours"]["seconds"]
         print(
-            f"| {o['conversations']:,} | +{o['peak_mb']:.1f} MB ({o['seconds']:.1f} s) "
-            f"| +{nv['peak_mb']:.1f} MB ({nv['seconds']:.1f} s) "
-            f"| +{co['peak_mb']:.1f} MB ({co['seconds']:.1f} s) |"
+            f"- ours1 (one connection) / raw SQL: {ours1_vs_raw:.2f}x; "
+            f"per round {harness.per_round(per_round_ratio('ours1', 'raw'))}"
         )
-    flat = mem_large <= max(mem_small * 1.5, mem_small + 5)
-    print()
-    print(f"- ours memory flat from small to large backlog: {'met' if flat else 'NOT met'}")
+        print(
+            f"- speed-up of the configured connections over one (ours1 / ours): {speedup:.2f}x "
+            f"(goal >= 1.8x with 2: {'met' if speedup >= 1.8 else 'NOT met'}); "
+            f"per round {harness.per_round(per_round_ratio('ours1', 'ours'))}"
+        )
+    if "base" in results:
+        for new, old in (("ours", "base"), ("ours1", "base1")):
+            if new in results:
+                print(
+                    f"- {new} / {old} (this version against the baseline): "
+                    f"{results[new]['seconds'] / results[old]['seconds']:.2f}x; per round "
+                    f"{harness.per_round(per_round_ratio(new, old))}"
+                )
+        print(
+            f"- baseline: base / raw {results['base']['seconds'] / raw['seconds']:.2f}x, "
+            f"base1 / base {results['base1']['seconds'] / results['base']['seconds']:.2f}x"
+        )
+    for other in ("naive", "collector"):
+        if other in results:
+            ratio = results[other]["seconds"] / results["ours"]["seconds"]
+            print(
+                f"- {other} / ours: {ratio:.2f}x (goal >= 2x faster than naive: "
+                f"{'met' if ratio >= 2 else 'NOT met'}); "
+                f"per round {harness.per_round(per_round_ratio(other, 'ours'))}"
+            )
+    print(f"- same rows left by every variant: {'yes' if same else 'NO: ' + str(lefts)}")
+    if memory:
+        print()
+        print("| backlog | ours peak memory | naive peak memory | collector peak memory |")
+        print("|---:|---:|---:|---:|")
+        for label in ("small", "large"):
+            _backlog, o = memory[(label, "ours")]
+            _, nv = memory[(label, "naive")]
+            _, co = memory[(label, "collector")]
+            print(
+                f"| {o['conversations']:,} | +{o['peak_mb']:.1f} MB ({o['seconds']:.1f} s) "
+                f"| +{nv['peak_mb']:.1f} MB ({nv['seconds']:.1f} s) "
+                f"| +{co['peak_mb']:.1f} MB ({co['seconds']:.1f} s) |"
+            )
+        mem_small = memory[("small", "ours")][1]["peak_mb"]
+        mem_large = memory[("large", "ours")][1]["peak_mb"]
+        flat = mem_large <= max(mem_small * 1.5, mem_small + 5)
+        print()
+        print(f"- ours memory flat from small to large backlog: {'met' if flat else 'NOT met'}")
     print(f"- total bench time: {time.perf_counter() - t0:.0f} s")
+    run.report()
     return 0
 
 

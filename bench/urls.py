@@ -6,6 +6,8 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.views.decorators.http import require_GET
 
+from dashboard import views
+from dashboard.caching import conditional_page
 from privacy_portal.urls import urlpatterns as product_urlpatterns
 from retention.models import Conversation
 
@@ -20,5 +22,8 @@ def minimal(request: HttpRequest, pk: int) -> HttpResponse:
 
 urlpatterns = [
     path("bench/minimal/<int:pk>/", minimal, name="bench_minimal"),
+    # The overview and the list behind conditional GET (bench/load.py --conditional).
+    path("bench/conditional/", conditional_page(views.overview)),
+    path("bench/conditional/conversations/", conditional_page(views.conversation_list)),
     *product_urlpatterns,
 ]

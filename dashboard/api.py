@@ -6,6 +6,7 @@ malformed input: 400. All answers are JSON."""
 import json
 from collections.abc import Iterator
 
+from django.contrib.auth import logout
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.request import RawPostDataException
@@ -21,10 +22,12 @@ from accounts.services import (
     consent_choose,
 )
 from dashboard import selectors
+from dashboard.account_summary import account_deletion_json
 from dashboard.auth import api_login_required
 from dashboard.presentation import BadCursor
 from dashboard.views import export_response
 from retention.selectors.documents import current_article_version
+from retention.services.accounts import AccountDeleteRefused, account_delete
 from retention.services.auto_delete import auto_delete_choose
 from retention.services.conversations import ConversationNotFound, conversations_delete_by_id
 
@@ -140,3 +143,32 @@ def auto_delete(request: HttpRequest) -> JsonResponse:
         return _error(400, "commercial_account", str(refusal))
     auto_delete_choose(user=request.user, after_months=body["after_months"])
     return JsonResponse({"after_months": request.user.auto_delete_months})
+
+
+def _json_body(request: HttpRequest, example: str) -> tuple[object, JsonResponse | None]:
+    try:
+        return json.loads(request.body or b""), None
+    except RequestDataTooBig:
+        return None, _error(413, "too_big", f"The body is too large; send {example}.")
+    except (RawPostDataException, ValueError, RecursionError):
+        return None, _error(400, "bad_json", f"Send a JSON body like {example}.")
+
+
+@require_http_methods(["DELETE"])
+@api_login_required
+def account(request: HttpRequest) -> JsonResponse:
+    """Body {"confirm": "<the account's email>"}: deletes the account (see
+    retention.services.accounts.account_delete) and ends this session with
+    the others. Anything else is a 400 and changes nothing."""
+    example = '{"confirm": "<your account\'s email>"}'
+    body, refused = _json_body(request, example)
+    if refused is not None:
+        return refused
+    if not isinstance(body, dict) or not isinstance(body.get("confirm"), str):
+        return _error(400, "bad_confirm", f'"confirm" must be your account\'s email: {example}.')
+    try:
+        result = account_delete(user=request.user, confirm_email=body["confirm"])
+    except AccountDeleteRefused as refusal:
+        return _error(400, refusal.code, str(refusal))
+    logout(request)
+    return JsonResponse(account_deletion_json(result))

@@ -89,6 +89,35 @@ class AutoDeleteSetting(BaseModel):
     )
 
 
+class AccountDeleteConfirm(BaseModel):
+    """The body of DELETE /api/me/account."""
+
+    model_config = ConfigDict(strict=True)
+
+    confirm: str = Field(description="The account's email address (case does not matter)")
+
+
+class KeptItem(_Answer):
+    kind: Literal["deleted_conversations", "flagged_content", "classification_scores", "feedback"]
+    count: int
+    until: AwareDatetime | None = Field(
+        description="The last of them is removed by then (by the first purge after it)"
+    )
+
+
+class AccountDeleted(_Answer):
+    deleted_at: AwareDatetime
+    conversations_deleted: int = Field(description="Conversations that left the history now")
+    consent_withdrawn: bool = Field(description="False when training use was already off")
+    sign_in_disabled: bool
+    sessions_ended: bool = Field(description="Every session of the account, on every device")
+    kept: list[KeptItem] = Field(description="What the article keeps to its own date")
+    account_erased: bool = Field(
+        description="True when nothing was kept: the account record is erased now; otherwise "
+        "by the first purge after the last `until`"
+    )
+
+
 class Export(BaseModel):
     """Everything the portal keeps about the user: the same document as
     /export/ (its sections are described in docs/architecture.md)."""

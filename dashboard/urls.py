@@ -38,4 +38,7 @@ urlpatterns = [
     path("api/me/export", api.export, name="api_export"),
     path("api/me/consent", api.consent, name="api_consent"),
     path("api/me/auto-delete", api.auto_delete, name="api_auto_delete"),
+    path("api/me/account", api.account, name="api_account"),
+    path("account/delete/", views.account_delete, name="account_delete"),
+    path("account/deleted/", views.account_deleted, name="account_deleted"),
 ]

@@ -33,7 +33,9 @@ from itertools import count
 from django.contrib.auth.hashers import make_password
 from django.db.models import OuterRef, Q
 
+from accounts.backends import users_forget
 from accounts.consent import ConsentEntry
+from accounts.data_version import data_version_bump
 from accounts.models import AccountType, ConsentChange, ConsentSource, User
 from accounts.selectors import consent_allowed_at, consent_ledgers
 from connected.events import CONSENT_CHANGED, CONVERSATION_DELETED, iso_utc
@@ -491,6 +493,7 @@ def _write(batch: _Batch) -> None:
             changed_users.append(row)
     if changed_users:
         User.objects.bulk_update(changed_users, ["email", "account_type", "plan"])
+        users_forget(user_ids=[row.pk for row in changed_users])  # bulk_update sends no post_save
     if batch.marks_applied:
         AccountUpsertMark.objects.bulk_create(
             [
@@ -632,6 +635,13 @@ def _write(batch: _Batch) -> None:
             ),
             durations=durations,
         )
+    _pages_changed(batch, pk)
+
+
+def _pages_changed(batch: _Batch, pk: dict) -> None:
+    """Every account the batch named may read differently now (messages,
+    deletions, flags, consent): new page versions (accounts.data_version)."""
+    data_version_bump(user_ids=[pk[a.key] for a in batch.accounts.values()])
 
 
 def batch_apply(events: list[tuple[int, AnyEvent]], origin: int | None) -> None:

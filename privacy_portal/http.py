@@ -5,7 +5,10 @@ produced it:
   every response to a signed-in user or to a request with credentials (the
   ingest API's bearer token), errors and redirects included, so neither a
   shared proxy nor the browser's back button shows one person's data to the
-  next user of the machine;
+  next user of the machine. The one exception is a page answered with an
+  ETag (dashboard/caching.py, conditional GET): `private, no-cache`, kept by
+  the browser only to be revalidated, and cleared by `Clear-Site-Data` when
+  its user signs out;
 - under /api/ every error is JSON: the views answer their own errors, and
   whatever else answers (Django's 404, 405 from a method decorator, a 400
   for a body the CSRF check could not read, a 500) is rewritten here into the
@@ -90,7 +93,13 @@ class NoStoreWhenSignedInMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         if _signed_in(request):
-            patch_cache_control(response, private=True, no_store=True)
+            if getattr(response, "revalidate", False):
+                # A page with an ETag (dashboard/caching.py): the browser may
+                # keep it but must ask again before every use; signing out
+                # clears its cache (Clear-Site-Data).
+                patch_cache_control(response, private=True, no_cache=True)
+            else:
+                patch_cache_control(response, private=True, no_store=True)
         return response
 
 

@@ -221,6 +221,20 @@ OPERATIONS: tuple[Operation, ...] = (
         },
         body=me.AutoDeleteSetting,
     ),
+    Operation(
+        "delete",
+        "/api/me/account",
+        "Delete the user's account (confirmed by its email): what went and what is kept until when",
+        SESSION,
+        {
+            200: me.AccountDeleted,
+            400: me.MeError,
+            **ME_ERRORS,
+            403: me.MeError,
+            413: me.MeError,
+        },
+        body=me.AccountDeleteConfirm,
+    ),
 )
 
 _SECURITY = {

@@ -96,6 +96,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
+    # Last, so it decides once the view is known: may this request read the
+    # replica (only with DATABASE_REPLICA_URL; privacy_portal/db_router.py).
+    "privacy_portal.db_router.ReplicaReadsMiddleware",
 ]
 
 ROOT_URLCONF = "privacy_portal.urls"
@@ -145,12 +148,31 @@ DISABLE_SERVER_SIDE_CURSORS = env.bool("DISABLE_SERVER_SIDE_CURSORS", default=Fa
 if DISABLE_SERVER_SIDE_CURSORS and DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
+# A streaming replica of the primary (optional): the end user's read-only
+# pages may read from it, with read-your-writes (privacy_portal/db_router.py,
+# docs/scale.md). Unset: one database, no router.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = env.db_url_config(DATABASE_REPLICA_URL)
+    for _key in ("CONN_MAX_AGE", "DISABLE_SERVER_SIDE_CURSORS", "OPTIONS"):
+        if _key in DATABASES["default"]:
+            DATABASES["replica"].setdefault(_key, DATABASES["default"][_key])
+    DATABASE_ROUTERS = ["privacy_portal.db_router.ReplicaRouter"]
+# After a client changes something, its reads stay on the primary this long
+# (longer than the replica lag you alert on, docs/scale.md).
+PORTAL_REPLICA_PRIMARY_SECONDS = env.int("PORTAL_REPLICA_PRIMARY_SECONDS", default=10)
+# URL namespaces whose GET views may read the replica: the end user's pages
+# and /api/me/. Admin, the support console, accounts and the ingest API never.
+PORTAL_REPLICA_NAMESPACES = ["dashboard"]
 # Third-party apps keep their own id type; ours use BigAutoField (see apps.py).
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    # ModelBackend with the signed-in user read from the cache (accounts/backends.py).
+    "accounts.backends.CachedModelBackend",
+    # Sessions made before CachedModelBackend name this one; they keep working.
     "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -226,6 +248,32 @@ MAILERS = {
 }
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="privacy@localhost")
 
+# The cache: CACHE_URL (e.g. redis://host:6379/1, shared by every web host and
+# worker) or, by default, a per-process memory cache. Sessions are read from
+# the cache (written through to the database) and pages answer conditional
+# GETs (ETag, 304) only with a shared cache: with a per-process one, a logout
+# or a change made by one process would not reach the others.
+CACHE_URL = env.str("CACHE_URL", default="")
+CACHES = {
+    "default": env.cache_url_config(CACHE_URL)
+    if CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+# Sessions record whose they are (accounts/sessions.py), so deleting an
+# account ends its sessions on every device with one query; with a shared
+# cache they are read through it (accounts/cached_sessions.py).
+SESSION_ENGINE = "accounts.cached_sessions" if CACHE_URL else "accounts.sessions"
+PORTAL_CONDITIONAL_GET = env.bool("PORTAL_CONDITIONAL_GET", default=bool(CACHE_URL))
+# A 304 is never older than this many seconds: the pages also change with the
+# clock alone ("in 3 days", "removal is due"), not only with the data
+# (dashboard/caching.py). PORTAL_RELEASE names the deployed code (e.g. the
+# commit) so a deploy changes every ETag; unset, a digest of the source.
+PORTAL_ETAG_SECONDS = env.int("PORTAL_ETAG_SECONDS", default=300)
+PORTAL_RELEASE = env.str("PORTAL_RELEASE", default="")
+# How long the signed-in user's row is taken from the cache (accounts/auth.py);
+# a change to the account through the ORM clears it at once. 0: always read.
+PORTAL_USER_CACHE_SECONDS = env.int("PORTAL_USER_CACHE_SECONDS", default=60 if CACHE_URL else 0)
+
 # Security headers. A strict CSP: no inline script anywhere in the product.
 SECURE_CSP = {
     "default-src": [CSP.SELF],
@@ -288,6 +336,20 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=660)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "privacy_portal.beat:PortalDatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# One queue per kind of work, so a backlog of one never delays another and
+# each gets the hosts it needs (docs/scale.md): start workers with
+# `-Q purge`, `-Q delivery`, `-Q auto_delete`, `-Q mail` (and `-Q celery` for
+# anything unrouted). Off by default: `make run`'s one worker reads the
+# default queue only.
+CELERY_QUEUES_BY_KIND = env.bool("CELERY_QUEUES_BY_KIND", default=False)
+if CELERY_QUEUES_BY_KIND:
+    CELERY_TASK_ROUTES = {
+        "retention.tasks.enforce_retention": {"queue": "purge"},
+        "retention.tasks.purge_batch": {"queue": "purge"},
+        "retention.tasks.auto_delete*": {"queue": "auto_delete"},
+        "connected.tasks.*": {"queue": "delivery"},
+        "accounts.tasks.password_reset_mail": {"queue": "mail"},
+    }
 
 # The purge (retention.purge, docs/purge.md). Database connections one run
 # uses side by side for conversation batches (PostgreSQL; SQLite uses one).

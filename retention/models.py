@@ -477,8 +477,9 @@ class PurgeRun(models.Model):
 class PurgeLock(models.Model):
     """A lease that lets one purge run at a time, on every database (nothing
     lives in a database session, so it works behind PgBouncer). Claimed by an
-    atomic UPDATE ... WHERE locked_until < now, renewed after each batch,
-    released in a finally; a crashed holder's lease simply runs out."""
+    atomic UPDATE ... WHERE locked_until < now, renewed between batches (once
+    a tenth of the lease has gone by), released in a finally; a crashed
+    holder's lease simply runs out."""
 
     name = models.CharField(max_length=64, primary_key=True)
     holder = models.CharField(max_length=64, blank=True)

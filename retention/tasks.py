@@ -8,6 +8,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from accounts.data_version import data_version_bump_all
 from retention.purge import DEFAULT_BATCH_SIZE, purge_backlog_slice
 from retention.purge.fanout import purge_scheduled
 from retention.services.auto_delete import BATCH_SIZE as AUTO_DELETE_BATCH
@@ -35,14 +36,16 @@ def enforce_retention(
     cutoff so workers on other hosts share the work; this run purges alongside
     them and holds the one-run-at-a-time lock."""
     cutoff = datetime.fromisoformat(now) if now else timezone.now()
-    return purge_scheduled(
+    report = purge_scheduled(
         cutoff=cutoff,
         batch_size=batch_size,
         fan_out=fan_out,
         enqueue_batch=lambda: purge_batch.delay_on_commit(
             cutoff=cutoff.isoformat(), batch_size=batch_size
         ),
-    ).as_dict()
+    )
+    _pages_changed(report)
+    return report.as_dict()
 
 
 @shared_task(name="retention.tasks.purge_batch", **_TASK_OPTIONS)
@@ -52,6 +55,7 @@ def purge_batch(cutoff: str, batch_size: int = DEFAULT_BATCH_SIZE, max_batches: 
     report = purge_backlog_slice(
         cutoff=datetime.fromisoformat(cutoff), batch_size=batch_size, max_batches=max_batches
     )
+    _pages_changed(report)
     return report.as_dict()
 
 
@@ -63,3 +67,11 @@ def auto_delete(now: str | None = None, batch_size: int = AUTO_DELETE_BATCH) -> 
     hosts claim disjoint rows (SKIP LOCKED)."""
     cutoff = datetime.fromisoformat(now) if now else timezone.now()
     return {"deleted": auto_delete_run(now=cutoff, batch_size=batch_size)}
+
+
+def _pages_changed(report) -> None:
+    # What the purge removed changes the owners' pages (counts, receipts):
+    # one global version bump per run that removed anything, so no page is
+    # answered 304 from before it (accounts/data_version.py).
+    if report.conversations or report.scores or report.feedback:
+        data_version_bump_all()

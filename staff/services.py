@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.data_version import data_version_bump
 from accounts.models import User
 from accounts.roles import role_of
 from staff.models import AccessLog, DataKind, DeniedAccessWindow, Outcome
@@ -48,6 +49,8 @@ def access_log_record(
     grant: AccessLog | None = None,
 ) -> AccessLog:
     """One row; the role is that of `staff` (anonymous when None)."""
+    if account is not None and outcome == Outcome.GRANTED:
+        data_version_bump(user_ids=[account.pk])  # the overview lists granted accesses
     return AccessLog.objects.create(
         staff=staff,
         role=role_of(staff),

@@ -20,3 +20,8 @@ RETENTION_PURGE_CONNECTIONS = int(os.environ.get("RETENTION_PURGE_CONNECTIONS", 
 # collectstatic run.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# A second alias on the same test database (a test mirror), so the replica
+# router's tests run everywhere (tests/test_db_router.py). The router itself
+# is off unless a test installs it: other tests read and write one database.
+DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405

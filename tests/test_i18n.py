@@ -249,6 +249,7 @@ PAGES = [
     "/policy/",
     "/auto-delete/",
     "/preferences/",
+    "/account/delete/",
 ]
 
 

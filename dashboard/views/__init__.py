@@ -5,6 +5,7 @@ page works without JavaScript (forms POST and redirect); with htmx a view
 renders only its fragment ("page.html#partial").
 """
 
+from dashboard.views.account import account_delete, account_deleted
 from dashboard.views.auto_delete import auto_delete
 from dashboard.views.consent import consent
 from dashboard.views.conversations import (
@@ -21,6 +22,8 @@ from dashboard.views.overview import overview, policy_notice_read
 from dashboard.views.policy import policy
 
 __all__ = [
+    "account_delete",
+    "account_deleted",
     "auto_delete",
     "consent",
     "conversation_delete",

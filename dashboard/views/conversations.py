@@ -17,6 +17,7 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 from accounts.external_ids import is_valid_external_id
 from dashboard import selectors
 from dashboard.auth import portal_login_required
+from dashboard.caching import conditional_page
 from dashboard.forms import ConversationFilterForm, DeleteAllForm, DeleteSelectedForm, PageForm
 from dashboard.selectors.conversations import (
     deletion_summary,
@@ -70,6 +71,7 @@ def _listing(request: HttpRequest, form: ConversationFilterForm, status=200, **e
 
 
 @require_GET
+@conditional_page
 @portal_login_required
 def conversation_list(request: HttpRequest) -> HttpResponse:
     form = ConversationFilterForm(request.GET)

@@ -8,11 +8,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from dashboard import selectors
 from dashboard.auth import portal_login_required, staff_see_their_tools
+from dashboard.caching import conditional_page
 from dashboard.views.common import page_context
 from retention.services.documents import UnknownPolicyVersion, policy_notice_dismiss
 
 
 @require_GET
+@conditional_page
 @portal_login_required
 @staff_see_their_tools
 def overview(request: HttpRequest) -> HttpResponse:

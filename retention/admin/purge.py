@@ -4,13 +4,17 @@ and the runs, with deletion health on top of the runs' list."""
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.roles import is_privacy_admin
-from retention.models import DeletionReceipt, PurgeRun, PurgeStatistic
+from retention.models import DeletionReceipt, PurgeRun, PurgeStatistic, Rule
 from retention.policy.promises import duration_text, receipt_late_by
-from retention.purge import deletion_health, purge_due
+from retention.purge import deletion_health, due_counts, purge_due
 from retention.purge.health import deletion_promise_terms
+from retention.selectors.accounts import accounts_erasable
 from retention.tasks import enforce_retention
 from staff.admin_tools import PortalModelAdmin, ReadOnlyAdminMixin
 
@@ -113,14 +117,38 @@ class PurgeRunAdmin(ReadOnlyAdminMixin, PortalModelAdmin):
 
     def run_now_view(self, request):
         """Queue a purge run now (the worker runs it; the run lock keeps it
-        single). POST only: a link crawler must never start a purge."""
+        single). POST only: a link crawler must never start a purge. A POST
+        without confirm=yes answers the confirmation page (what is due now,
+        counted as the purge counts it); with it, the run is queued."""
         if request.method != "POST" or not self._may_run_purge(request):
             raise PermissionDenied
+        if request.POST.get("confirm") != "yes":
+            return self._run_now_confirmation(request)
         enforce_retention.delay_on_commit()
         self.message_user(
             request, "A purge run was queued; it appears in this list when a worker has run it."
         )
         return redirect("admin:retention_purgerun_changelist")
+
+    def _run_now_confirmation(self, request):
+        now = timezone.now()
+        counts = due_counts(cutoff=now)
+        labels = dict(Rule.choices)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Run the purge now?"),
+            "now": now,
+            "counts": counts,
+            "by_rule": [
+                (labels.get(rule, rule), n) for rule, n in sorted(counts.by_rule.items()) if n
+            ],
+            "accounts": accounts_erasable().count(),
+            "nothing_due": not (counts.conversations or counts.scores or counts.feedback),
+        }
+        return TemplateResponse(
+            request, "admin/retention/purgerun/run_now_confirmation.html", context
+        )
 
     def preview_view(self, request):
         """Dry run: what a purge now would remove, per rule. Nothing is deleted."""

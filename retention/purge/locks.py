@@ -1,15 +1,16 @@
 """One scheduled purge run at a time: a lease row, on every database.
 
 The lease (`retention.models.PurgeLock`) is claimed with one atomic
-UPDATE ... WHERE locked_until < now, renewed after each batch and released in
-a finally, each in its own short transaction. Nothing is held by a database
-session between statements, so the lock works behind a transaction-mode
-pooler (PgBouncer): the session-level advisory lock used before stayed held
-by whichever pooled server connection had taken it, and every later run was
-skipped for good. A holder that dies leaves its lease to run out
-(RETENTION_PURGE_LEASE_SECONDS, by default CELERY_TASK_TIME_LIMIT + 60 s, so
-a crash delays at most one scheduled run); deletion health reports a lease
-still held past its expiry or for longer than a run may live.
+UPDATE ... WHERE locked_until < now, renewed after a batch once a tenth of
+the lease has gone by, and released in a finally, each in its own short
+transaction. Nothing is held by a database session between statements, so
+the lock works behind a transaction-mode pooler (PgBouncer): the
+session-level advisory lock used before stayed held by whichever pooled
+server connection had taken it, and every later run was skipped for good.
+A holder that dies leaves its lease to run out (RETENTION_PURGE_LEASE_SECONDS,
+by default CELERY_TASK_TIME_LIMIT + 60 s, so a crash delays at most one
+scheduled run); deletion health reports a lease still held past its expiry
+or for longer than a run may live.
 
 The lock only saves duplicate work: two runs at once would still claim
 disjoint rows (SKIP LOCKED), so a lease that lapses under a very slow batch
@@ -17,6 +18,8 @@ is harmless.
 """
 
 import logging
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +35,9 @@ from retention.models import PurgeLock
 logger = logging.getLogger(__name__)
 
 LEASE_NAME = "retention.purge"
+# A run renews its lease once this share of the lease has gone by (checked
+# after every batch).
+RENEW_FRACTION = 0.1
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TABLE = PurgeLock._meta.db_table
 
@@ -47,6 +53,8 @@ class RunLock:
     def __init__(self) -> None:
         self.acquired = False
         self._token = uuid.uuid4().hex
+        self._renewed = 0.0  # time.monotonic() of the last renewal
+        self._guard = threading.Lock()
 
     def acquire(self) -> bool:
         now = timezone.now()
@@ -62,11 +70,22 @@ class RunLock:
                 [self._token, now + lease_length(), now, LEASE_NAME, now],
             )
             self.acquired = cursor.rowcount == 1
+        self._renewed = time.monotonic()
         return self.acquired
 
     def renew(self) -> None:
+        """Extend the lease, at most once per RENEW_FRACTION of its length:
+        each renewal is a commit of its own (a WAL flush), which after every
+        batch cost as much as a batch's statistics. Renewed that often, a
+        lease still never runs out under a live run whose batches take less
+        than the rest of it."""
         if not self.acquired:
             return
+        with self._guard:
+            now = time.monotonic()
+            if now - self._renewed < lease_length().total_seconds() * RENEW_FRACTION:
+                return
+            self._renewed = now
         # Called from the batch threads too: each has its own connection.
         PurgeLock.objects.filter(name=LEASE_NAME, holder=self._token).update(
             locked_until=timezone.now() + lease_length()

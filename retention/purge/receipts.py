@@ -49,6 +49,14 @@ _CANONICAL = (
 )
 
 
+# The same canonical form cut at the two fields only the chain head decides
+# (a hash is a plain hex string, so quoting it is adding the quotes).
+_before_previous, _after_previous = _CANONICAL.split('"previous_hash":%s')
+_before_sequence, _TAIL = _after_previous.split('"sequence":%d')
+_HEAD = _before_previous + '"previous_hash":"'
+_MIDDLE = '"' + _before_sequence + '"sequence":'
+
+
 def _canonical_time(value: datetime | None) -> str:
     if value is None:
         return "null"
@@ -131,31 +139,41 @@ def chain_head_locked() -> tuple[int, str]:
     return last if last else (0, GENESIS_HASH)
 
 
-def build_receipts(rows: list[dict], *, purged_at: datetime) -> list[tuple]:
-    """Receipts for `rows` (dicts with the conversation facts and
-    messages_removed), appended to the chain: tuples in the order of
-    RECEIPT_COLUMNS. Caller holds the batch's transaction; the chain lock is
-    taken here."""
-    sequence, previous = chain_head_locked()
+@dataclass(frozen=True)
+class PreparedReceipts:
+    """A batch's receipts up to what only the chain head decides (sequence
+    and previous hash): the canonical text around those two, formatted before
+    the chain lock is taken, so the lock is held for string joins and sha256
+    alone (formatting the times and quoting took most of the time it was held
+    for the hash chain)."""
+
+    rows: list[tuple]  # receipt columns without sequence, previous_hash, receipt_hash
+    # Per receipt, the canonical text is
+    #   head + previous_hash + middle + str(sequence) + tail
+    texts: list[tuple[str, str, str]]
+
+
+def prepare_receipts(rows: list[dict], *, purged_at: datetime) -> PreparedReceipts:
+    """The receipts of `rows` (dicts with the conversation facts and
+    messages_removed), all but their place in the chain. No lock, no query."""
     purged_at_text = _canonical_time(purged_at)
-    receipts = []
+    columns, texts = [], []
     for row in rows:
-        sequence += 1
-        _text, digest = _hash(
-            sequence=sequence,
-            user_id=row["user_id"],
-            external_id=row["external_id"],
-            kind=row["kind"],
-            rule=row["rule"],
-            deleted_at=row["deleted_at"],
-            retain_until=row["retain_until"],
-            purged_at_text=purged_at_text,
-            messages_removed=row["messages_removed"],
-            previous_hash=previous,
+        head = _HEAD % (
+            _quote(row["external_id"]),
+            _canonical_time(row["deleted_at"]),
+            _quote(row["kind"]),
+            int(row["messages_removed"]),
         )
-        receipts.append(
+        middle = _MIDDLE % (
+            purged_at_text,
+            _canonical_time(row["retain_until"]),
+            _quote(row["rule"]),
+        )
+        tail = _TAIL % int(row["user_id"])
+        texts.append((head, middle, tail))
+        columns.append(
             (
-                sequence,
                 row["user_id"],
                 row["external_id"],
                 row["kind"],
@@ -164,12 +182,49 @@ def build_receipts(rows: list[dict], *, purged_at: datetime) -> list[tuple]:
                 row["retain_until"],
                 purged_at,
                 row["messages_removed"],
+            )
+        )
+    return PreparedReceipts(columns, texts)
+
+
+def chain_receipts(prepared: PreparedReceipts) -> list[tuple]:
+    """Append `prepared` to the chain: takes the chain lock (held until the
+    caller's transaction ends), reads the head and hashes each receipt after
+    the one before. Tuples in the order of RECEIPT_COLUMNS."""
+    sequence, previous = chain_head_locked()
+    sha256 = hashlib.sha256
+    receipts = []
+    for (user_id, external_id, kind, rule, deleted_at, retain_until, purged_at, removed), (
+        head,
+        middle,
+        tail,
+    ) in zip(prepared.rows, prepared.texts, strict=True):
+        sequence += 1
+        digest = sha256(f"{head}{previous}{middle}{sequence}{tail}".encode("ascii")).hexdigest()
+        receipts.append(
+            (
+                sequence,
+                user_id,
+                external_id,
+                kind,
+                rule,
+                deleted_at,
+                retain_until,
+                purged_at,
+                removed,
                 previous,
                 digest,
             )
         )
         previous = digest
     return receipts
+
+
+def build_receipts(rows: list[dict], *, purged_at: datetime) -> list[tuple]:
+    """Receipts for `rows` appended to the chain (prepare_receipts, then
+    chain_receipts). Caller holds the batch's transaction; the chain lock is
+    taken here."""
+    return chain_receipts(prepare_receipts(rows, purged_at=purged_at))
 
 
 RECEIPT_COLUMNS = (*HASHED_FIELDS, "receipt_hash")

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts.data_version import data_version_bump
 from accounts.models import User
 from accounts.selectors import consent_ledgers
 from connected.events import CONVERSATION_DELETED, iso_utc
@@ -169,6 +170,7 @@ def _messages_write(plan: MessagePlan, locked: dict[str, Conversation]) -> list[
             pk__in={rows[m.conversation_external_id].pk for m in plan.to_store}
         )
     )
+    data_version_bump(user_ids={m.user_id for m in plan.to_store})
     return stored
 
 
@@ -252,6 +254,7 @@ def conversations_delete(
             return 0
         Conversation.objects.filter(pk__in=ids).update(deleted_at=deleted_at)
         refresh_conversation_deadlines(Conversation.objects.filter(pk__in=ids))
+        data_version_bump(user_ids=[user.pk])
         if user.external_id:
             outbox_record_many(
                 events=[
@@ -290,6 +293,7 @@ def conversation_flag(
         Conversation.objects.filter(pk=conversation.pk).update(flagged_at=flagged_at)
     refresh_conversation_deadlines(Conversation.objects.filter(pk=conversation.pk))
     refresh_flag_deadlines(Flag.objects.filter(pk=flag.pk))
+    data_version_bump(user_ids=[conversation.user_id])
     return flag
 
 
@@ -324,4 +328,5 @@ def feedback_submit(
     )
     refresh_feedback_deadlines(Feedback.objects.filter(pk=feedback.pk))
     feedback.refresh_from_db()
+    data_version_bump(user_ids=[user.pk])
     return feedback

@@ -24,6 +24,7 @@ from django.db.models.functions import Least
 from django.db.models.lookups import LessThan
 from django.db.models.sql import UpdateQuery
 
+from accounts.data_version import data_version_bump_all
 from accounts.selectors import auto_delete_months_of
 from retention.db_functions import AddDays, AddMonths, AddYears
 from retention.models import Conversation, Feedback, Flag, Rule
@@ -192,6 +193,7 @@ def refresh_account_deadlines(user_id: int) -> None:
 
 def refresh_all_deadlines() -> None:
     """After a settings change: every stored deadline, in three UPDATEs."""
+    data_version_bump_all()
     refresh_conversation_deadlines(Conversation.objects.all())
     refresh_flag_deadlines(Flag.objects.all())
     refresh_feedback_deadlines(Feedback.objects.all())

@@ -8,6 +8,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.data_version import data_version_bump, data_version_bump_all
 from accounts.models import User
 from retention.models import PolicyDocument, PolicyNoticeRead, PolicySection
 from retention.policy.article import (
@@ -33,6 +34,7 @@ def policy_document_load(*, text: str | None = None) -> tuple[PolicyDocument, bo
     if existing and existing.is_current:
         return existing, False
     PolicyDocument.objects.filter(is_current=True).update(is_current=False)
+    data_version_bump_all()
     if existing:
         existing.is_current = True
         existing.save(update_fields=["is_current"])
@@ -83,6 +85,7 @@ def policy_document_publish(
         # The same text again (a change undone): a version of its own all the same.
         version = f"{version}-{PolicyDocument.objects.count() + 1}"
     PolicyDocument.objects.filter(is_current=True).update(is_current=False)
+    data_version_bump_all()
     return _create_document(text, version=version, changes=changes, effective_at=effective_at)
 
 
@@ -95,5 +98,7 @@ def policy_notice_dismiss(*, user: User, version: str) -> PolicyNoticeRead:
     document = PolicyDocument.objects.filter(version=version).first()
     if document is None:
         raise UnknownPolicyVersion(version)
-    read, _ = PolicyNoticeRead.objects.get_or_create(user=user, document=document)
+    read, created = PolicyNoticeRead.objects.get_or_create(user=user, document=document)
+    if created:
+        data_version_bump(user_ids=[user.pk])
     return read

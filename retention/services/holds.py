@@ -5,6 +5,7 @@ next purge run."""
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.data_version import data_version_bump
 from accounts.models import User
 from retention.models import Conversation, Feedback, Flag, LegalHold
 from retention.services.deadlines import (
@@ -50,6 +51,7 @@ def legal_hold_place(
         placed_by=placed_by,
     )
     _refresh_covered(hold)
+    data_version_bump(user_ids=[hold.user_id])
     return hold
 
 
@@ -62,4 +64,5 @@ def legal_hold_release(*, hold: LegalHold, released_by: User | None) -> LegalHol
     hold.released_by = released_by
     hold.save(update_fields=["released_at", "released_by"])
     _refresh_covered(hold)
+    data_version_bump(user_ids=[hold.user_id])
     return hold

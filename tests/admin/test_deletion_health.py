@@ -41,7 +41,9 @@ def test_run_now_queues_a_purge_that_removes_what_is_due(
 ):
     make_overdue(UserFactory(), count=2)
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client.post("/admin/retention/purgerun/run-now/", follow=True)
+        response = admin_client.post(
+            "/admin/retention/purgerun/run-now/", {"confirm": "yes"}, follow=True
+        )
     assert response.status_code == 200
     assert b"A purge run was queued" in response.content
     assert not Conversation.objects.exists()

@@ -4,6 +4,7 @@ section and a receipt after a purge, download the export, keyboard-only
 use, axe-core on every page, and a 375 px screenshot."""
 
 import json
+import zipfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -138,7 +139,9 @@ def test_download_my_data(make_page, user):
         page.get_by_role("link", name="Download my data").click()
     download = info.value
     assert download.suggested_filename.startswith("my-data-")
-    data = json.loads(Path(download.path()).read_text())
+    assert download.suggested_filename.endswith(".zip")
+    with zipfile.ZipFile(download.path()) as archive:
+        data = json.loads(archive.read("data.json"))
     assert data["account"]["email"] == "reader@example.com"
     assert {c["title"] for c in data["conversations"]} == {
         "Garden planning",

@@ -476,7 +476,7 @@ def test_export_is_an_attachment_with_everything_about_the_user(owner, owner_cli
         article_version="v-test", user=owner, allowed=True, source="dashboard", effective_at=now
     )
     owner_client.post("/conversations/c-old/delete/", YES)
-    response = owner_client.get("/export/")
+    response = owner_client.get("/api/me/export")
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith('attachment; filename="my-data-')
     data = json.loads(b"".join(response.streaming_content))
@@ -545,7 +545,7 @@ def test_staff_accesses_show_even_behind_more_of_the_users_own_rows_than_the_lis
         for _ in range(RECENT_LIMIT + 5)
     )
     assert "Ticket 990" in owner_client.get("/").content.decode()
-    export = json.loads(b"".join(owner_client.get("/export/").streaming_content))
+    export = json.loads(b"".join(owner_client.get("/api/me/export").streaming_content))
     assert [row["reason"] for row in export["staff_access"]] == ["Ticket 990"]
 
 

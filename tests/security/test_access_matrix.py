@@ -180,7 +180,13 @@ ROWS: list[Row] = [
     ),
     # Purge actions on the purge-run list: privacy admins only, POST only.
     Row("admin:retention_purgerun_preview", "POST", _staff_only(302)),
-    Row("admin:retention_purgerun_run_now", "POST", _staff_only(302)),
+    Row("admin:retention_purgerun_run_now", "POST", _staff_only(200)),  # the confirmation
+    Row(
+        "admin:retention_purgerun_run_now",
+        "POST",
+        _staff_only(302),
+        data=lambda s: {"confirm": "yes"},
+    ),
     # The published API description: public, read-only.
     Row("openapi", "GET", _all(200)),
     Row("openapi", "POST", _all(405)),
@@ -254,6 +260,16 @@ ROWS: list[Row] = [
         _api(400),
         data=lambda s: {"after_months": "3"},  # form-encoded, not JSON
     ),
+    # Deleting one's own account: staff are told an administrator closes theirs.
+    Row("dashboard:account_delete", "GET", _signed_in(200)),
+    Row(
+        "dashboard:account_delete",
+        "POST",
+        _signed_in(400),
+        data=lambda s: {"email": "nobody@example.com", "confirm": "yes"},
+    ),
+    Row("dashboard:account_deleted", "GET", _all(302)),  # nothing deleted: to sign-in
+    Row("dashboard:api_account", "DELETE", _api(400)),  # no body
 ]
 
 # --- Django admin, per registered model --------------------------------------

@@ -201,7 +201,9 @@ def test_with_the_right_token_the_same_requests_do_change_things(
     runs = PurgeRun.objects.count()
     with django_capture_on_commit_callbacks(execute=True):  # the purge task is queued on commit
         response = admin.post(
-            reverse("admin:retention_purgerun_run_now"), headers=_with_token(admin)
+            reverse("admin:retention_purgerun_run_now"),
+            {"confirm": "yes"},
+            headers=_with_token(admin),
         )
     assert response.status_code == 302 and PurgeRun.objects.count() == runs + 1
 

@@ -10,11 +10,11 @@ import re
 
 import pytest
 from django.conf import settings
-from django.contrib.sessions.backends.db import SessionStore
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
+from accounts.sessions import SessionStore
 from tests.factories import UserFactory
 from tests.support.helpers import make_privacy_admin
 
