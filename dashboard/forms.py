@@ -125,7 +125,7 @@ class DeleteAllForm(forms.Form):
     confirmation = forms.CharField(
         max_length=50,
         label=lazy(
-            lambda: _("Type “%(phrase)s” to confirm") % {"phrase": DELETE_ALL_PHRASE}, str
+            lambda: _('Type "%(phrase)s" to confirm') % {"phrase": DELETE_ALL_PHRASE}, str
         )(),
         help_text=_("Every conversation leaves your history at once; this cannot be undone."),
     )
@@ -134,7 +134,7 @@ class DeleteAllForm(forms.Form):
         value = " ".join(self.cleaned_data["confirmation"].split()).lower()
         if value != DELETE_ALL_PHRASE:
             raise forms.ValidationError(
-                _("Type “%(phrase)s” exactly to delete everything.") % {"phrase": DELETE_ALL_PHRASE}
+                _('Type "%(phrase)s" exactly to delete everything.') % {"phrase": DELETE_ALL_PHRASE}
             )
         return value
 
