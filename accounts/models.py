@@ -5,11 +5,12 @@ from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin
 from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class AccountType(models.TextChoices):
-    CONSUMER = "consumer", "Consumer"
-    COMMERCIAL = "commercial", "Commercial"
+    CONSUMER = "consumer", _("Consumer")
+    COMMERCIAL = "commercial", _("Commercial")
 
 
 class Plan(models.TextChoices):
@@ -97,10 +98,10 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 
 class ConsentSource(models.TextChoices):
-    DASHBOARD = "dashboard", "Dashboard"
-    IMPORT = "import", "Import from the chat service"
-    ADMIN = "admin", "Admin"
-    ACCOUNT_DELETION = "account_deletion", "Account deletion"
+    DASHBOARD = "dashboard", _("Dashboard")
+    IMPORT = "import", _("Import from the chat service")
+    ADMIN = "admin", _("Admin")
+    ACCOUNT_DELETION = "account_deletion", _("Account deletion")
 
 
 class AppendOnlyError(Exception):

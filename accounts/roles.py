@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import Group
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
     from django.apps.registry import Apps
@@ -28,10 +29,10 @@ if TYPE_CHECKING:
 class StaffRole(models.TextChoices):
     """Who made a request, as the staff access log records it."""
 
-    SUPPORT_AGENT = "support_agent", "Support agent"
-    PRIVACY_ADMIN = "privacy_admin", "Privacy admin"
-    END_USER = "end_user", "End user"
-    ANONYMOUS = "anonymous", "Anonymous"
+    SUPPORT_AGENT = "support_agent", _("Support agent")
+    PRIVACY_ADMIN = "privacy_admin", _("Privacy admin")
+    END_USER = "end_user", _("End user")
+    ANONYMOUS = "anonymous", _("Anonymous")
 
 
 PRIVACY_ADMINS = "Privacy admins"

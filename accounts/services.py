@@ -14,6 +14,7 @@ from django.contrib.sessions.backends.cached_db import KEY_PREFIX as SESSION_CAC
 from django.core.cache import caches
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.auto_delete import is_valid_after_months
 from accounts.backends import users_forget
@@ -106,7 +107,7 @@ class ConsentNotTheUsers(ValueError):
     change (the chat service may still import one)."""
 
     def __init__(self) -> None:
-        super().__init__("Your organisation's commercial terms govern training on your data.")
+        super().__init__(_("Your organisation's commercial terms govern training on your data."))
 
 
 def consent_may_choose(*, user: User) -> None:
@@ -135,8 +136,10 @@ class AutoDeleteNotTheUsers(ValueError):
 
     def __init__(self) -> None:
         super().__init__(
-            "Your organisation's commercial terms decide how long your data is kept, "
-            "so auto-delete cannot be set on this account."
+            _(
+                "Your organisation's commercial terms decide how long your data is kept, "
+                "so auto-delete cannot be set on this account."
+            )
         )
 
 

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import AccountPasswordResetForm
 from accounts.roles import home_url_name
@@ -23,7 +24,7 @@ class EmailAuthenticationForm(AuthenticationForm):
     """Emails are stored lower-cased; accept any case at sign-in."""
 
     username = forms.EmailField(
-        label="Email address",
+        label=_("Email address"),
         max_length=254,
         widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
     )

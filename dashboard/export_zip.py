@@ -18,6 +18,7 @@ from html import escape
 from typing import Any
 
 from django.template.loader import render_to_string
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from accounts.models import AccountType, ConsentSource, Plan, User
@@ -150,7 +151,7 @@ def index_html(*, user: User, now: datetime) -> Iterator[str]:
     """The export as one readable page, section by section."""
     commercial = user.is_commercial
     yield (
-        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<!doctype html>\n<html lang="{_e(get_language() or "en")}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_e(_('Your data from the privacy portal'))}</title>"
         f"<style>{STYLE}</style></head><body>"

@@ -1,14 +1,16 @@
 """Forms of the dashboard: they validate input and nothing else."""
 
 from django import forms
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from accounts.auto_delete import AUTO_DELETE_MONTHS
 from accounts.external_ids import is_valid_external_id
 from dashboard.presentation import BadCursor, cursor_decode
 from retention.models import ConversationKind, Rule
 
-RULE_FILTER_CHOICES = [("", "Any rule")] + [
+RULE_FILTER_CHOICES = [("", _("Any rule"))] + [
     (rule.value, rule.label)
     for rule in (
         Rule.FLAGGED,
@@ -18,7 +20,7 @@ RULE_FILTER_CHOICES = [("", "Any rule")] + [
         Rule.COMMERCIAL,
     )
 ]
-KIND_FILTER_CHOICES = [("", "Any kind"), *ConversationKind.choices]
+KIND_FILTER_CHOICES = [("", _("Any kind")), *ConversationKind.choices]
 DELETE_ALL_PHRASE = "delete all"
 MAX_SELECTED = 500
 
@@ -73,15 +75,15 @@ class CursorForm(forms.Form):
                 try:
                     cursor_decode(data[name])
                 except BadCursor:
-                    self.add_error(name, "This page link is not valid.")
+                    self.add_error(name, _("This page link is not valid."))
         return data
 
 
 class ConsentForm(forms.Form):
     allowed = forms.TypedChoiceField(
-        choices=[("true", "Allow"), ("false", "Do not allow")],
+        choices=[("true", _("Allow")), ("false", _("Do not allow"))],
         coerce=lambda value: value == "true",
-        label="Use my chats and coding sessions to improve models",
+        label=_("Use my chats and coding sessions to improve models"),
     )
     confirm = forms.BooleanField(required=False)
 
@@ -110,9 +112,11 @@ class DeleteSelectedForm(forms.Form):
         if not self.ids:
             raise forms.ValidationError(_("Select at least one conversation to delete."))
         if len(self.ids) > MAX_SELECTED:
-            raise forms.ValidationError(f"Select at most {MAX_SELECTED} conversations at once.")
+            raise forms.ValidationError(
+                _("Select at most %(n)d conversations at once.") % {"n": MAX_SELECTED}
+            )
         if not all(is_valid_external_id(i) for i in self.ids):
-            raise forms.ValidationError("A selected conversation id is not valid.")
+            raise forms.ValidationError(_("A selected conversation id is not valid."))
         data["ids"] = sorted(set(self.ids))
         return data
 
@@ -120,14 +124,18 @@ class DeleteSelectedForm(forms.Form):
 class DeleteAllForm(forms.Form):
     confirmation = forms.CharField(
         max_length=50,
-        label=f'Type "{DELETE_ALL_PHRASE}" to confirm',
-        help_text="Every conversation leaves your history at once; this cannot be undone.",
+        label=lazy(
+            lambda: _('Type "%(phrase)s" to confirm') % {"phrase": DELETE_ALL_PHRASE}, str
+        )(),
+        help_text=_("Every conversation leaves your history at once; this cannot be undone."),
     )
 
     def clean_confirmation(self) -> str:
         value = " ".join(self.cleaned_data["confirmation"].split()).lower()
         if value != DELETE_ALL_PHRASE:
-            raise forms.ValidationError(f'Type "{DELETE_ALL_PHRASE}" exactly to delete everything.')
+            raise forms.ValidationError(
+                _('Type "%(phrase)s" exactly to delete everything.') % {"phrase": DELETE_ALL_PHRASE}
+            )
         return value
 
 
@@ -136,7 +144,11 @@ class AutoDeleteForm(forms.Form):
     to None or the number of months."""
 
     after_months = forms.TypedChoiceField(
-        choices=[("off", "Off")] + [(str(n), f"{n} months") for n in AUTO_DELETE_MONTHS],
+        choices=[("off", _("Off"))]
+        + [
+            (str(n), lazy(lambda n=n: ngettext("%(n)d month", "%(n)d months", n) % {"n": n}, str)())
+            for n in AUTO_DELETE_MONTHS
+        ],
         coerce=lambda value: None if value == "off" else int(value),
         empty_value=None,
         label=_("Delete my conversations automatically"),

@@ -16,6 +16,7 @@ from typing import ClassVar
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AppendOnlyModel
 
@@ -23,18 +24,18 @@ from accounts.models import AppendOnlyModel
 class Rule(models.TextChoices):
     """Rule codes of docs/retention-rules.md, in order of precedence."""
 
-    COMMERCIAL = "commercial", "Commercial account"
-    LEGAL_HOLD = "legal_hold", "Legal hold"
-    FLAGGED = "flagged", "Flagged by trust and safety"
-    DELETED = "deleted", "Deleted by you"
-    AUTO_DELETE = "auto_delete", "Auto-delete (your setting)"
-    SHARED_TRAINING = "shared_training", "Shared for model training"
-    NOT_SHARED = "not_shared", "Not shared for training"
+    COMMERCIAL = "commercial", _("Commercial account")
+    LEGAL_HOLD = "legal_hold", _("Legal hold")
+    FLAGGED = "flagged", _("Flagged by trust and safety")
+    DELETED = "deleted", _("Deleted by you")
+    AUTO_DELETE = "auto_delete", _("Auto-delete (your setting)")
+    SHARED_TRAINING = "shared_training", _("Shared for model training")
+    NOT_SHARED = "not_shared", _("Not shared for training")
 
 
 class ConversationKind(models.TextChoices):
-    CHAT = "chat", "Chat"
-    CODING_SESSION = "coding_session", "Coding session"
+    CHAT = "chat", _("Chat")
+    CODING_SESSION = "coding_session", _("Coding session")
 
 
 class Conversation(models.Model):
@@ -94,8 +95,8 @@ class Conversation(models.Model):
 
 
 class MessageRole(models.TextChoices):
-    USER = "user", "User"
-    ASSISTANT = "assistant", "Assistant"
+    USER = "user", _("User")
+    ASSISTANT = "assistant", _("Assistant")
 
 
 class Message(models.Model):
@@ -149,9 +150,9 @@ class Flag(models.Model):
 
 
 class FeedbackKind(models.TextChoices):
-    THUMBS_UP = "thumbs_up", "Thumbs up"
-    THUMBS_DOWN = "thumbs_down", "Thumbs down"
-    BUG_REPORT = "bug_report", "Bug report"
+    THUMBS_UP = "thumbs_up", _("Thumbs up")
+    THUMBS_DOWN = "thumbs_down", _("Thumbs down")
+    BUG_REPORT = "bug_report", _("Bug report")
 
 
 class Feedback(models.Model):

@@ -12,16 +12,17 @@ app (staff 0001, support 0004) without touching the rows.
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AppendOnlyModel
 from accounts.roles import StaffRole
 
 
 class DataKind(models.TextChoices):
-    METADATA = "metadata", "Account and conversation metadata"
-    TITLES = "titles", "Conversation titles"
-    CONTENT = "content", "Conversation content"
-    NONE = "none", "Nothing (denied)"
+    METADATA = "metadata", _("Account and conversation metadata")
+    TITLES = "titles", _("Conversation titles")
+    CONTENT = "content", _("Conversation content")
+    NONE = "none", _("Nothing (denied)")
 
 
 class Outcome(models.TextChoices):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AccountType, ConsentChange, Plan, User
 from accounts.selectors import consent_current
@@ -36,9 +37,9 @@ class LookupKind:
     ACCOUNT_ID = "account"
     CONVERSATION_ID = "conversation"
     CHOICES = (
-        (EMAIL, "Email address"),
-        (ACCOUNT_ID, "External account id"),
-        (CONVERSATION_ID, "Conversation id"),
+        (EMAIL, _("Email address")),
+        (ACCOUNT_ID, _("External account id")),
+        (CONVERSATION_ID, _("Conversation id")),
     )
 
 

@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.roles import can_use_console, role_of
@@ -50,8 +51,10 @@ def console_required(view):
             access_denied_record(**request_trail(request))
             return forbidden(
                 request,
-                message="The support console is for support agents and privacy admins only. "
-                "This attempt was logged.",
+                message=_(
+                    "The support console is for support agents and privacy admins only. "
+                    "This attempt was logged."
+                ),
             )
         return view(request, *args, **kwargs)
 
@@ -89,7 +92,7 @@ def lookup(request: HttpRequest) -> HttpResponse:
             reason=form.cleaned_data["reason"],
             data_kind=DataKind.NONE,
         )
-        form.add_error("value", "No account found.")
+        form.add_error("value", _("No account found."))
         return _render_lookup(request, form)
     grant = access_granted_record(
         **request_trail(request),
@@ -134,9 +137,12 @@ def account(request: HttpRequest, account_id: int) -> HttpResponse:
         access_denied_record(**request_trail(request))
         return forbidden(
             request,
-            message="Look the account up with a reason first: account pages open only "
-            f"through a lookup of yours from the last {int(ACCESS_GRANT_TTL.total_seconds() // 60)} "
-            "minutes. This attempt was logged.",
+            message=_(
+                "Look the account up with a reason first: account pages open only "
+                "through a lookup of yours from the last %(minutes)d minutes. "
+                "This attempt was logged."
+            )
+            % {"minutes": int(ACCESS_GRANT_TTL.total_seconds() // 60)},
         )
     before_raw = request.GET.get("before")
     before = _int_param(request, "before")

@@ -19,6 +19,7 @@ from dashboard.presentation import (
     removal,
     shown_date,
     timeline,
+    utc_text,
 )
 from dashboard.selectors.common import (
     KIND_LABELS,
@@ -193,7 +194,7 @@ def conversation_messages(
                 role=m.role,
                 role_label=ROLE_LABELS.get(m.role, m.role),
                 sent_iso=m.sent_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-                sent_text=m.sent_at.astimezone(UTC).strftime("%-d %B %Y, %H:%M UTC"),
+                sent_text=utc_text(m.sent_at),
                 content=m.content,
             )
             for m in rows
@@ -265,7 +266,7 @@ def conversation_detail(
     if not user.is_commercial:
         clocks.append(
             Clock(
-                "Messages (inputs and outputs)",
+                _("Messages (inputs and outputs)"),
                 row.rule_label,
                 row.retain_until,
                 row.timeline,
@@ -277,7 +278,7 @@ def conversation_detail(
             scores_until = decision.scores_retain_until
             clocks.append(
                 Clock(
-                    "Trust and safety classification scores",
+                    _("Trust and safety classification scores"),
                     RULE_LABELS[Rule.FLAGGED],
                     shown_date(scores_until, now),
                     timeline(conversation.flagged_at, scores_until, now),
@@ -289,9 +290,12 @@ def conversation_detail(
         ):
             clocks.append(
                 Clock(
-                    f"Your feedback ({dict(FeedbackKind.choices).get(fb.kind, fb.kind).lower()}) "
-                    f"of {shown_date(fb.submitted_at, now).text}",
-                    "Feedback data",
+                    _("Your feedback (%(kind)s) of %(date)s")
+                    % {
+                        "kind": str(dict(FeedbackKind.choices).get(fb.kind, fb.kind)).lower(),
+                        "date": shown_date(fb.submitted_at, now).text,
+                    },
+                    _("Feedback data"),
                     shown_date(fb.public_retain_until, now),
                     timeline(fb.submitted_at, fb.public_retain_until, now),
                     removal(fb.public_retain_until, now),

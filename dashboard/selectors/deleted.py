@@ -190,7 +190,10 @@ def _late_text(receipt: DeletionReceipt, *, days: int, tolerance) -> str:
     # The promise it was late for: its own day's, when deleted_days has since
     # been shortened (receipt_late_by measures from the later of the two).
     promised = max(days, round((receipt.retain_until - receipt.deleted_at) / timedelta(days=1)))
-    return f"removed {duration_text(late)} after the article's {promised} days"
+    return _("removed %(late)s after the article's %(days)d days") % {
+        "late": duration_text(late),
+        "days": promised,
+    }
 
 
 def _removed_after(receipt: DeletionReceipt) -> str:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
@@ -68,7 +69,12 @@ def policy_notice(*, user: User) -> PolicyNotice | None:
         return None
     return PolicyNotice(
         document.version,
-        f"Our retention policy changed on {date_text(document.effective_at)}: {document.changes}.",
+        # The change is the article's own wording: it stays English (lang="en").
+        format_html(
+            _("Our retention policy changed on {date}: {changes}."),
+            date=date_text(document.effective_at),
+            changes=format_html('<span lang="en">{}</span>', document.changes),
+        ),
     )
 
 

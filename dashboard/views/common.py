@@ -4,6 +4,7 @@ detection and the 400/404 pages."""
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from dashboard.presentation import LAW_CAVEAT
 
@@ -27,7 +28,7 @@ def bad_request(request: HttpRequest, message: str) -> HttpResponse:
     return render(
         request,
         "dashboard/error.html",
-        {"title": "That request was not valid", "message": message},
+        {"title": _("That request was not valid"), "message": message},
         status=400,
     )
 
@@ -37,8 +38,8 @@ def not_found(request: HttpRequest) -> HttpResponse:
         request,
         "dashboard/error.html",
         {
-            "title": "Conversation not found",
-            "message": "There is no conversation with this id in your history.",
+            "title": _("Conversation not found"),
+            "message": _("There is no conversation with this id in your history."),
         },
         status=404,
     )

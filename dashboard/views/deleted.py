@@ -3,6 +3,7 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from dashboard import selectors
@@ -16,7 +17,7 @@ from dashboard.views.common import bad_request, page_context
 def deleted(request: HttpRequest) -> HttpResponse:
     form = CursorForm(request.GET)
     if not form.is_valid():
-        return bad_request(request, "This page link is not valid.")
+        return bad_request(request, _("This page link is not valid."))
     now = timezone.now()
     context = page_context(
         request,
@@ -35,7 +36,7 @@ def deleted(request: HttpRequest) -> HttpResponse:
 def feedback(request: HttpRequest) -> HttpResponse:
     form = CursorForm(request.GET)
     if not form.is_valid():
-        return bad_request(request, "This page link is not valid.")
+        return bad_request(request, _("This page link is not valid."))
     page = selectors.feedback_page(
         user=request.user, now=timezone.now(), cursor=form.cleaned_data["cursor"] or None
     )

@@ -3,6 +3,7 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboard import selectors
@@ -40,7 +41,10 @@ def policy_notice_read(request: HttpRequest, version: str) -> HttpResponse:
         return render(
             request,
             "dashboard/error.html",
-            {"title": "Policy version not found", "message": "There is no such policy version."},
+            {
+                "title": _("Policy version not found"),
+                "message": _("There is no such policy version."),
+            },
             status=404,
         )
     if request.htmx:

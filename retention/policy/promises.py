@@ -10,6 +10,8 @@ long. Pure: no database.
 
 from datetime import datetime, timedelta
 
+from django.utils.translation import ngettext
+
 from retention.policy.dates import add_days
 
 
@@ -56,7 +58,16 @@ _UNITS = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
 
 
 def _amount(n: int, unit: str) -> str:
-    return f"{n} {unit}" if n == 1 else f"{n} {unit}s"
+    # One literal per unit, so the words can be translated.
+    if unit == "day":
+        text = ngettext("%(n)d day", "%(n)d days", n)
+    elif unit == "hour":
+        text = ngettext("%(n)d hour", "%(n)d hours", n)
+    elif unit == "minute":
+        text = ngettext("%(n)d minute", "%(n)d minutes", n)
+    else:
+        text = ngettext("%(n)d second", "%(n)d seconds", n)
+    return text % {"n": n}
 
 
 def duration_text(duration: timedelta | float | None) -> str:
@@ -66,7 +77,7 @@ def duration_text(duration: timedelta | float | None) -> str:
         return ""
     seconds = round(duration.total_seconds() if isinstance(duration, timedelta) else duration)
     if seconds <= 0:
-        return "0 seconds"
+        return _amount(0, "second")
     for index, (unit, size) in enumerate(_UNITS):
         if seconds >= size:
             words = [_amount(seconds // size, unit)]
@@ -76,4 +87,4 @@ def duration_text(duration: timedelta | float | None) -> str:
                 if rest:
                     words.append(_amount(rest, next_unit))
             return " ".join(words)
-    return "0 seconds"
+    return _amount(0, "second")

@@ -262,9 +262,7 @@ def test_an_auto_deleted_item_says_the_auto_delete_setting_set_its_date(db, add_
     assert "within 30 days" in page
 
 
-def test_a_past_due_conversation_page_says_due_for_removal_not_kept_until(
-    db, add_message, now
-):
+def test_a_past_due_conversation_page_says_due_for_removal_not_kept_until(db, add_message, now):
     """The conversation page's clock for a date already passed (kept while a
     purge has not yet run, or under a hidden hold) reads "due for removal
     since" with the law caveat, never "kept until" a past date."""
