@@ -101,7 +101,7 @@ def test_every_page_is_accessible_fits_and_is_kept_as_a_screenshot(
         page.screenshot(path=str(folder / f"{screen.name}-{scheme}-{width}.png"), full_page=True)
         if problems:
             failures[screen.name] = problems
-    assert failures == {}
+    assert not failures, "\n".join(f"{name}: {problems}" for name, problems in failures.items())
 
 
 def test_docs_screens_lists_every_screen():
