@@ -7,25 +7,10 @@ entries, so no cached copy outlives them."""
 from django.contrib.sessions.backends.cached_db import KEY_PREFIX
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDatabaseStore
 
-from accounts.models import UserSession
-from accounts.sessions import owner_of
+from accounts.sessions import OwnedSessions
 
 __all__ = ["KEY_PREFIX", "SessionStore"]
 
 
-class SessionStore(CachedDatabaseStore):
+class SessionStore(OwnedSessions, CachedDatabaseStore):
     cache_key_prefix = KEY_PREFIX
-
-    @classmethod
-    def get_model_class(cls):
-        return UserSession
-
-    def create_model_instance(self, data):
-        session = super().create_model_instance(data)
-        session.user_id = owner_of(data)
-        return session
-
-    async def acreate_model_instance(self, data):
-        session = await super().acreate_model_instance(data)
-        session.user_id = owner_of(data)
-        return session

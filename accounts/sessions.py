@@ -17,7 +17,10 @@ def owner_of(data: dict) -> int | None:
         return None
 
 
-class SessionStore(DatabaseStore):
+class OwnedSessions:
+    """Mixed into a database-backed session store: rows of UserSession,
+    stamped with their owner (accounts.cached_sessions uses it too)."""
+
     @classmethod
     def get_model_class(cls):
         return UserSession
@@ -31,3 +34,7 @@ class SessionStore(DatabaseStore):
         session = await super().acreate_model_instance(data)
         session.user_id = owner_of(data)
         return session
+
+
+class SessionStore(OwnedSessions, DatabaseStore):
+    pass
