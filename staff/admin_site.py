@@ -17,6 +17,7 @@ from functools import update_wrapper
 
 from django.contrib import admin
 from django.contrib.admin import ModelAdmin
+from django.contrib.admin.options import TO_FIELD_VAR
 from django.contrib.admin.views.main import ERROR_FLAG
 from django.db import DataError, OperationalError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
@@ -91,6 +92,10 @@ class PortalAdminSite(admin.AdminSite):
                 # PostgreSQL text cannot hold NUL: filtering or looking up by
                 # such a value raises in the driver. No stored value has one.
                 return HttpResponseBadRequest("The address contains a NUL character.")
+            if request.GET.get(TO_FIELD_VAR) == "" or request.POST.get(TO_FIELD_VAR) == "":
+                # Django checks a non-empty _to_field against the allowed ones
+                # but looks an empty one up as a field name (a 500).
+                return HttpResponseBadRequest("The address names an empty _to_field.")
             model_admin = getattr(view, "__self__", None)
             if isinstance(model_admin, ModelAdmin) and request.user.is_authenticated:
                 refused = content_query_refusal(model_admin, request)

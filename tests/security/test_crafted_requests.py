@@ -389,3 +389,15 @@ def test_any_route_any_method_any_role_answers_below_500(
     assert response.status_code < 500, (method, path, response.status_code)
     if path.startswith("/api/") and response.status_code >= 400:
         assert _is_json_error(path, response), (method, path, response.status_code)
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_an_empty_to_field_on_a_change_page_is_a_400(privacy_admin_client, method):
+    """Django admin looks an empty _to_field up as a field name (a 500); the
+    portal's admin site refuses it first (found by the crafted-requests test)."""
+    from accounts.models import User
+
+    target = User.objects.first()
+    path = f"/admin/accounts/user/{target.pk}/change/?_to_field="
+    response = getattr(privacy_admin_client, method)(path)
+    assert response.status_code == 400
