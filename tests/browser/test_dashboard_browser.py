@@ -74,7 +74,8 @@ def test_flip_consent_through_the_preview(make_page, user):
     assert "Shared for model training" in preview.inner_text()
     assert not ConsentChange.objects.filter(user=user).exists()  # nothing yet
     page.get_by_role("button", name="Confirm: allow training use").click()
-    page.get_by_text("Training use is now allowed").wait_for()
+    # The message, not its copy in the live region (which may already hold it).
+    page.locator(".message").get_by_text("Training use is now allowed").wait_for()
     assert "Dashboard" in page.locator("#history-heading + table").inner_text()
     change = ConsentChange.objects.get(user=user)
     assert change.allowed is True and change.source == "dashboard"

@@ -130,7 +130,8 @@ def test_focus_moves_to_the_updated_region_and_the_message_is_announced(make_pag
         "document.getElementById('consent-panel').contains(document.activeElement)"
     )
     page.get_by_role("button", name="Confirm: allow training use").click()
-    page.get_by_text("Training use is now allowed").wait_for()
+    # The message, not its copy in the live region (which may already hold it).
+    page.locator(".message").get_by_text("Training use is now allowed").wait_for()
     expect(page.locator("#live-region")).to_contain_text("Training use is now allowed")
     focused = page.evaluate(
         "document.activeElement.id || document.activeElement.closest('[id]').id"

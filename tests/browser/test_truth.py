@@ -58,7 +58,8 @@ def test_confirming_a_consent_change_shows_the_new_setting_at_once(
     page.get_by_role("heading", name="Before you turn training use on").wait_for()
     shot(page, artifacts, f"consent-preview-{width}{suffix}")
     page.get_by_role("button", name="Confirm: allow training use").click()
-    page.get_by_text("Training use is now allowed").wait_for()
+    # The message, not its copy in the live region (which may already hold it).
+    page.locator(".message").get_by_text("Training use is now allowed").wait_for()
 
     state = page.locator("#consent-state").inner_text()
     assert "allowed" in state and "not allowed" not in state and "(today)" in state

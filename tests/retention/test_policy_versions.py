@@ -91,7 +91,11 @@ def test_a_settings_change_publishes_a_version_noted_on_the_overview_until_read(
 
     client = Client()
     client.force_login(consumer)
-    notice = f"Our retention policy changed on {date_text(document.effective_at)}: {what}."
+    # The change is the article's own wording, marked as English on any page.
+    notice = (
+        f"Our retention policy changed on {date_text(document.effective_at)}: "
+        f'<span lang="en">{what}</span>.'
+    )
     assert notice in client.get("/").content.decode()
     assert notice in client.get("/").content.decode()  # until read
     # Dismissed by a plain form POST (no JavaScript), recorded per user.
