@@ -273,3 +273,11 @@ def test_a_past_due_conversation_page_says_due_for_removal_not_kept_until(db, ad
     page = text(client_for(user).get("/conversations/c-due/"))
     assert "Due for removal since" in page and CAVEAT in page
     assert "Kept until" not in page
+
+
+@pytest.mark.parametrize("path", ["/", "/deleted/", "/feedback/", "/conversations/alice-recipes/"])
+def test_a_sentence_ending_in_a_date_has_no_space_before_its_full_stop(demo, path):
+    """The date partials end without a newline: "…required by law." never
+    "…required by law ." (the partial's trailing newline rendered as a space)."""
+    body = client_for(demo["alice"]).get(path).content.decode()
+    assert not re.search(r"</(span|time)>\s+\.", body)
