@@ -80,20 +80,32 @@ def export(request: HttpRequest) -> StreamingHttpResponse:
     return export_response(request)
 
 
+def _json_body(
+    request: HttpRequest, *, too_big: str, bad_json: str
+) -> tuple[object, JsonResponse | None]:
+    """The request's JSON body, or the JSON error to answer with: 413 for a
+    body past the limit (Django's own answer would be an HTML 400), 400 for
+    a body that is not JSON (a form or multipart body the CSRF check already
+    read as a form, bad JSON or encoding, nesting too deep)."""
+    try:
+        return json.loads(request.body or b""), None
+    except RequestDataTooBig:
+        return None, _error(413, "too_big", too_big)
+    except (RawPostDataException, ValueError, RecursionError):
+        return None, _error(400, "bad_json", bad_json)
+
+
 @require_POST
 @api_login_required
 def consent(request: HttpRequest) -> JsonResponse:
     """Body {"allowed": bool}. Answers the consent in force afterwards."""
-    try:
-        body = json.loads(request.body or b"")
-    except RequestDataTooBig:  # Django's own answer would be an HTML 400
-        return _error(413, "too_big", 'The body is too large; send {"allowed": true} or false.')
-    except RawPostDataException:
-        # A form or multipart body that the CSRF check has already read as a
-        # form: it was not JSON.
-        return _error(400, "bad_json", 'Send a JSON body like {"allowed": true}.')
-    except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, deep nesting
-        return _error(400, "bad_json", 'Send a JSON body like {"allowed": true}.')
+    body, refused = _json_body(
+        request,
+        too_big='The body is too large; send {"allowed": true} or false.',
+        bad_json='Send a JSON body like {"allowed": true}.',
+    )
+    if refused is not None:
+        return refused
     if not isinstance(body, dict) or not isinstance(body.get("allowed"), bool):
         return _error(400, "bad_allowed", '"allowed" must be true or false.')
     try:
@@ -125,12 +137,11 @@ def auto_delete(request: HttpRequest) -> JsonResponse:
     answers the value stored. A commercial account: 400, as /api/me/consent."""
     if request.method == "GET":
         return JsonResponse({"after_months": request.user.auto_delete_months})
-    try:
-        body = json.loads(request.body or b"")
-    except RequestDataTooBig:
-        return _error(413, "too_big", "The body is too large. " + _AUTO_DELETE_BODY)
-    except (RawPostDataException, ValueError, RecursionError):
-        return _error(400, "bad_json", _AUTO_DELETE_BODY)
+    body, refused = _json_body(
+        request, too_big="The body is too large. " + _AUTO_DELETE_BODY, bad_json=_AUTO_DELETE_BODY
+    )
+    if refused is not None:
+        return refused
     if (
         not isinstance(body, dict)
         or set(body) != {"after_months"}
@@ -145,15 +156,6 @@ def auto_delete(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"after_months": request.user.auto_delete_months})
 
 
-def _json_body(request: HttpRequest, example: str) -> tuple[object, JsonResponse | None]:
-    try:
-        return json.loads(request.body or b""), None
-    except RequestDataTooBig:
-        return None, _error(413, "too_big", f"The body is too large; send {example}.")
-    except (RawPostDataException, ValueError, RecursionError):
-        return None, _error(400, "bad_json", f"Send a JSON body like {example}.")
-
-
 @require_http_methods(["DELETE"])
 @api_login_required
 def account(request: HttpRequest) -> JsonResponse:
@@ -161,7 +163,11 @@ def account(request: HttpRequest) -> JsonResponse:
     retention.services.accounts.account_delete) and ends this session with
     the others. Anything else is a 400 and changes nothing."""
     example = '{"confirm": "<your account\'s email>"}'
-    body, refused = _json_body(request, example)
+    body, refused = _json_body(
+        request,
+        too_big=f"The body is too large; send {example}.",
+        bad_json=f"Send a JSON body like {example}.",
+    )
     if refused is not None:
         return refused
     if not isinstance(body, dict) or not isinstance(body.get("confirm"), str):
