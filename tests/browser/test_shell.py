@@ -126,8 +126,10 @@ def test_focus_moves_to_the_updated_region_and_the_message_is_announced(make_pag
     page.unroute("**/consent/")
     page.locator(".preview").wait_for()
     assert page.evaluate("document.querySelector('[aria-busy=\"true\"]')") is None
-    assert page.evaluate(
-        "document.getElementById('consent-panel').contains(document.activeElement)"
+    # Focus moves once htmx has settled the swap, a moment after it lands.
+    page.wait_for_function(
+        "document.getElementById('consent-panel').contains(document.activeElement)",
+        timeout=5_000,
     )
     page.get_by_role("button", name="Confirm: allow training use").click()
     # The message, not its copy in the live region (which may already hold it).
