@@ -1,7 +1,11 @@
 """Browser tests: Playwright's sync API drives Debian's Chromium
 (/usr/bin/chromium) against pytest-django's live_server. No test tool
 downloads a browser. Without Chromium these tests skip, unless
-PORTAL_REQUIRE_BROWSER=1 (CI), where a missing browser is a failure."""
+PORTAL_REQUIRE_BROWSER=1 (CI), where a missing browser is a failure.
+
+A message the page shows is looked up inside #main: portal.js repeats it
+in #live-region (outside main) for screen readers a moment after the swap,
+so a page-wide get_by_text finds it once or twice depending on timing."""
 
 import os
 from pathlib import Path

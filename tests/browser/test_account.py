@@ -71,7 +71,7 @@ def test_delete_my_account(make_page, account, artifacts, js, width):
 
     page.get_by_label("Type your account's email address to confirm").fill("wrong@example.com")
     page.get_by_role("button", name="Delete my account").click()
-    page.get_by_text("This is not your account's email address").wait_for()
+    page.locator("#main").get_by_text("This is not your account's email address").wait_for()
     assert User.objects.get(pk=owner.pk).is_active
     _shot(page, artifacts, "delete-wrong-email", js, width)
 

@@ -84,7 +84,7 @@ def test_with_javascript_a_delete_asks_in_a_dialog_that_keeps_and_returns_focus(
 
     trigger.click()
     dialog.get_by_role("button", name="Delete this conversation").click()
-    page.get_by_text("Deleted 1 conversation").wait_for()
+    page.locator("#main").get_by_text("Deleted 1 conversation").wait_for()
     assert not dialog.is_visible()
     listing = page.locator("#listing").inner_text()
     assert "2 conversations in your history" in listing and "Bread recipe" not in listing
@@ -108,7 +108,7 @@ def test_cancel_closes_the_dialog_and_deletes_nothing(make_page, user):
     assert deleted_ids(user) == set()
     page.get_by_role("button", name="Delete selected").click()
     dialog.get_by_role("button", name="Delete 2 conversations").click()
-    page.get_by_text("Deleted 2 conversations").wait_for()
+    page.locator("#main").get_by_text("Deleted 2 conversations").wait_for()
     assert deleted_ids(user) == {"b-old", "b-new"}
 
 
@@ -141,7 +141,7 @@ def test_search_counts_matches_in_titles_and_messages(make_page, user, artifacts
     page.goto("/conversations/")
     page.get_by_label("Search titles and messages").fill("vat")
     page.get_by_role("button", name="Apply").click()
-    page.get_by_text("1 conversation matches “vat”").wait_for()
+    page.locator("#main").get_by_text("1 conversation matches “vat”").wait_for()
     assert page.get_by_role("link", name="Tax question").count() == 1
     shot(page, artifacts, "search", width)
 

@@ -87,14 +87,14 @@ def test_delete_one_and_then_several(make_page, user):
     page.goto("/conversations/")
     page.get_by_role("button", name="Delete Tax question").click()
     page.get_by_role("dialog").get_by_role("button", name="Delete this conversation").click()
-    page.get_by_text("Deleted 1 conversation").wait_for()
+    page.locator("#main").get_by_text("Deleted 1 conversation").wait_for()
     assert page.get_by_role("link", name="Tax question").count() == 0
     assert deleted_ids(user) == {"b-new"}
     page.get_by_label("Select Bread recipe").check()
     page.get_by_label("Select Garden planning").check()
     page.get_by_role("button", name="Delete selected").click()
     page.get_by_role("dialog").get_by_role("button", name="Delete 2 conversations").click()
-    page.get_by_text("Deleted 2 conversations").wait_for()
+    page.locator("#main").get_by_text("Deleted 2 conversations").wait_for()
     assert "No conversations" in page.locator("#listing").inner_text()
     assert deleted_ids(user) == {"b-new", "b-mid", "b-old"}
 
