@@ -1,7 +1,9 @@
 """The JSON API for the signed-in user (/api/me/): session auth, CSRF on
 every write like any other POST, times in ISO 8601 UTC, rule codes as in
 docs/retention-rules.md. Anonymous: 401; another user's or an unknown id: 404;
-malformed input: 400. All answers are JSON."""
+malformed input: 400; the database busy for a moment (a deadlock, too many
+connections): 503 with Retry-After, nothing changed, send it again
+(privacy_portal.http.TransientDatabaseErrorMiddleware). All answers are JSON."""
 
 import json
 from collections.abc import Iterator

@@ -58,6 +58,7 @@ from ingest.schemas import (
     event_validate,
     json_loads,
 )
+from privacy_portal.db_errors import is_transient
 from retention.models import Conversation, Feedback
 from retention.selectors.conversations import (
     conversation_owner_id,
@@ -85,7 +86,6 @@ logger = logging.getLogger(__name__)
 # conversation, a deadlock between row locks) end in an error that a fresh
 # attempt resolves: by then the other transaction has committed.
 ATTEMPTS = 3
-_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
 
 
 @dataclass(frozen=True)
@@ -190,11 +190,9 @@ def events_ingest(
 
 
 def _is_transient(exc: Exception) -> bool:
-    if isinstance(exc, IntegrityError):
-        return True
-    if getattr(exc.__cause__, "sqlstate", None) in _TRANSIENT_SQLSTATES:
-        return True
-    return "database is locked" in str(exc)  # SQLite's busy writer lock
+    # An IntegrityError here is two batches creating the same new row: the
+    # other has committed by the next attempt.
+    return isinstance(exc, IntegrityError) or is_transient(exc)
 
 
 def _digests(events: list[AnyEvent]) -> list[str]:

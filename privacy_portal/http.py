@@ -28,6 +28,7 @@ browser, or on the preferences page) when it is a real IANA zone; anything else
 is ignored and the page stays in UTC. /api/ always answers in UTC.
 """
 
+import logging
 import zoneinfo
 from collections.abc import Callable
 from functools import lru_cache
@@ -39,8 +40,11 @@ from django.shortcuts import render
 from django.template import loader
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+from privacy_portal.db_errors import is_transient
+
+logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
 INTERNAL_API_PREFIX = "/api/internal/"
@@ -54,6 +58,7 @@ _API_ERRORS = {
     405: ("method_not_allowed", "This method is not allowed here."),
     413: ("too_big", "The body is too large."),
     500: ("server_error", "Something went wrong on our side; nothing was changed."),
+    503: ("busy", "The portal is busy; nothing was changed. Send the request again."),
 }
 # Headers an error keeps when its body is rewritten.
 _KEPT_HEADERS = ("Allow", "WWW-Authenticate", "Retry-After", "Vary")
@@ -201,6 +206,13 @@ _PAGES = {
         gettext_lazy("That request was too large"),
         gettext_lazy("The request body is too large. Nothing was changed."),
     ),
+    503: (
+        gettext_lazy("The portal is busy"),
+        gettext_lazy(
+            "The portal could not answer this request just now and nothing was changed. "
+            "Please try again in a moment."
+        ),
+    ),
     500: (
         gettext_lazy("Something went wrong on our side"),
         gettext_lazy(
@@ -259,14 +271,47 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 def server_error(request: HttpRequest) -> HttpResponse:
     """handler500: rendered without the request's context (no session, user or
     database needed), since whatever failed may fail again."""
+    return _bare_error(request, 500)
+
+
+def _bare_error(request: HttpRequest, status: int) -> HttpResponse:
+    """The error answer for `status` rendered without the request's context."""
     if _is_api(request):
-        return api_error(request, 500)
-    title, message = _PAGES[500]
+        return api_error(request, status)
+    title, message = _PAGES[status]
     try:
         body = loader.get_template("errors/500.html").render(
-            {"status": 500, "title": title, "message": message}
+            {"status": status, "title": title, "message": message}
         )
     except Exception:  # the last resort must answer something
-        body = _("Something went wrong on our side; nothing was changed.")
-        return HttpResponse(body, status=500, content_type="text/plain; charset=utf-8")
-    return HttpResponse(body, status=500)
+        body = str(message)
+        return HttpResponse(body, status=status, content_type="text/plain; charset=utf-8")
+    return HttpResponse(body, status=status)
+
+
+class TransientDatabaseErrorMiddleware:
+    """A view that failed on a transient database error (a deadlock, a
+    serialization failure, the database briefly out of reach:
+    privacy_portal.db_errors) answers 503 with Retry-After instead of 500.
+    Its transaction was rolled back whole, so nothing was changed and the
+    same request can simply be sent again; /api/ says so in JSON, pages on
+    the error page (rendered without the database, which may be the thing
+    that is out of reach)."""
+
+    RETRY_AFTER_SECONDS = 1
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not is_transient(exception):
+            return None
+        logger.warning(
+            "503 for %s %s: transient database error: %s", request.method, request.path, exception
+        )
+        response = _bare_error(request, 503)
+        response["Retry-After"] = str(self.RETRY_AFTER_SECONDS)
+        return response

@@ -74,8 +74,9 @@ CONVERSATION_ID = Param(
     required=True,
 )
 CURSOR = Param("cursor", "query", "The `next` of the previous page, verbatim")
-INTERNAL_ERRORS = {400: internal.Errors, 401: internal.Errors}
-ME_ERRORS = {401: me.MeError}
+# 503: a transient database error (privacy_portal.db_errors): nothing changed, retry.
+INTERNAL_ERRORS = {400: internal.Errors, 401: internal.Errors, 503: internal.Errors}
+ME_ERRORS = {401: me.MeError, 503: me.MeError}
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation(

@@ -77,6 +77,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Outermost: under /api/ every error is JSON, whichever layer answered it.
     "privacy_portal.http.ApiJsonErrorsMiddleware",
+    # A view failing on a deadlock or a database briefly out of reach: 503
+    # with Retry-After (nothing was changed), not 500.
+    "privacy_portal.http.TransientDatabaseErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",

@@ -4,8 +4,10 @@ the language switch."""
 
 from datetime import timedelta
 
+import psycopg
 import pytest
 from django.core.exceptions import BadRequest, PermissionDenied
+from django.db import IntegrityError, OperationalError
 from django.http import HttpResponse
 from django.test import Client, override_settings
 from django.urls import include, path
@@ -30,6 +32,15 @@ def _boom(request):
     raise RuntimeError("a bug")
 
 
+def _deadlocked(request):
+    """As Django raises PostgreSQL's deadlock: its OperationalError, caused
+    by the driver's error (which carries the SQLSTATE)."""
+    try:
+        raise psycopg.errors.DeadlockDetected("deadlock detected")
+    except psycopg.Error as exc:
+        raise OperationalError(*exc.args) from exc
+
+
 def _ok(request):
     return HttpResponse("ok")
 
@@ -40,6 +51,10 @@ urlpatterns = [
     path("bad/", _raises(BadRequest("no"))),
     path("forbidden/", _raises(PermissionDenied("no"))),
     path("api/me/forbidden", _raises(PermissionDenied("no"))),
+    path("deadlocked/", _deadlocked),
+    path("api/me/deadlocked", _deadlocked),
+    path("api/internal/deadlocked", _deadlocked),
+    path("duplicate/", _raises(IntegrityError("duplicate key"))),
     path("", include(portal_urlpatterns)),
 ]
 handler400 = "privacy_portal.http.bad_request"
@@ -87,6 +102,26 @@ def test_a_view_that_raises_gets_the_branded_500_and_the_api_json():
         "error": "server_error",
         "detail": "Something went wrong on our side; nothing was changed.",
     }
+
+
+@PRODUCTION
+def test_a_transient_database_error_is_a_503_to_retry_not_a_500():
+    client = Client(raise_request_exception=False)
+    page = client.get("/deadlocked/")
+    body = _branded(page, 503)
+    assert "The portal is busy" in body and "nothing was changed" in body
+    assert page["Retry-After"] == "1"
+    api = client.get("/api/me/deadlocked")
+    assert (api.status_code, api["Retry-After"]) == (503, "1")
+    assert api.json() == {
+        "error": "busy",
+        "detail": "The portal is busy; nothing was changed. Send the request again.",
+    }
+    internal = client.get("/api/internal/deadlocked")
+    assert internal.status_code == 503
+    assert internal.json()["errors"][0]["error"].startswith("The portal is busy")
+    # A database error that would recur (a bug, a constraint) stays a 500.
+    assert client.get("/duplicate/").status_code == 500
 
 
 @PRODUCTION
