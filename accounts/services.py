@@ -41,7 +41,7 @@ def account_upsert(*, external_id: str, email: str, account_type: str, plan: str
     """Create or update the account the chat service knows by `external_id`.
     A new account has no usable password: its owner sets one by the reset flow."""
     email = User.objects.normalize_email(email).lower()
-    user = User.objects.select_for_update().filter(external_id=external_id).first()
+    user = User.objects.select_for_update(no_key=True).filter(external_id=external_id).first()
     if user is None:
         user = User.objects.create_user(
             email=email,
@@ -78,7 +78,7 @@ def consent_record(
         # clock is read once the lock is held: read before, a change waiting
         # for a concurrent one would be stamped earlier than it, recorded after
         # it, and compared against the consent in force before it.
-        User.objects.select_for_update().filter(pk=user.pk).first()
+        User.objects.select_for_update(no_key=True).filter(pk=user.pk).first()
         effective_at = effective_at or timezone.now()
         current = consent_current(user_id=user.pk, at=effective_at)
         if current is not None and current.allowed == allowed:
@@ -169,7 +169,7 @@ def auto_delete_record(
     with transaction.atomic():
         # One change of an account at a time, read under the lock.
         current = (
-            User.objects.select_for_update()
+            User.objects.select_for_update(no_key=True)
             .filter(pk=user.pk)
             .values_list("auto_delete_months", flat=True)
             .get()

@@ -148,8 +148,15 @@ def _named(events: list[AnyEvent]) -> tuple[set[str], set[str], set[str], set[st
 
 def _load(events: list[AnyEvent]) -> _Batch:
     account_ids, emails, conversation_ids, message_ids, feedback_ids = _named(events)
+    # FOR NO KEY UPDATE (here and on the conversations below): it serialises
+    # the writers of an account as FOR UPDATE would, without blocking the
+    # foreign-key checks of rows that refer to it. With FOR UPDATE, a
+    # deletion of one of the account's conversations (whose commit checks the
+    # conversation's key to the account: it updates the row twice) waited
+    # for this batch while this batch waited for that conversation: a
+    # deadlock (tests/reliability/test_concurrent_traffic.py).
     users = list(
-        User.objects.select_for_update()
+        User.objects.select_for_update(no_key=True)
         .filter(Q(external_id__in=account_ids) | Q(email__in=emails))
         .order_by("pk")
     )
@@ -173,7 +180,7 @@ def _load(events: list[AnyEvent]) -> _Batch:
     )
     rows = {
         row.external_id: row
-        for row in Conversation.objects.select_for_update()
+        for row in Conversation.objects.select_for_update(no_key=True)
         .filter(external_id__in=conversation_ids)
         .order_by("pk")
     }

@@ -100,7 +100,7 @@ def account_delete(
     with transaction.atomic():
         # The account row locked first: a concurrent delete (two tabs) waits
         # here, then finds the deletion already requested.
-        locked = User.objects.select_for_update().get(pk=user.pk)
+        locked = User.objects.select_for_update(no_key=True).get(pk=user.pk)
         account_may_delete(user=locked)
         if not email_matches(user=locked, typed=confirm_email):
             raise wrong_email()

@@ -82,7 +82,7 @@ def _messages_load(
     # Locked in primary key order, so concurrent lists lock in the same order.
     locked = {
         conversation.external_id: conversation
-        for conversation in Conversation.objects.select_for_update()
+        for conversation in Conversation.objects.select_for_update(no_key=True)
         .filter(external_id__in=conversation_ids)
         .order_by("pk")
     }
