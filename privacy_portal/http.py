@@ -309,8 +309,13 @@ class TransientDatabaseErrorMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not is_transient(exception):
             return None
+        # With the traceback: a deadlock that recurs is a lock-order bug to find.
         logger.warning(
-            "503 for %s %s: transient database error: %s", request.method, request.path, exception
+            "503 for %s %s: transient database error: %s",
+            request.method,
+            request.path,
+            exception,
+            exc_info=exception,
         )
         response = _bare_error(request, 503)
         response["Retry-After"] = str(self.RETRY_AFTER_SECONDS)

@@ -105,12 +105,16 @@ def test_a_view_that_raises_gets_the_branded_500_and_the_api_json():
 
 
 @PRODUCTION
-def test_a_transient_database_error_is_a_503_to_retry_not_a_500():
+def test_a_transient_database_error_is_a_503_to_retry_not_a_500(caplog):
     client = Client(raise_request_exception=False)
-    page = client.get("/deadlocked/")
+    with caplog.at_level("WARNING", logger="privacy_portal.http"):
+        page = client.get("/deadlocked/")
     body = _branded(page, 503)
     assert "The portal is busy" in body and "nothing was changed" in body
     assert page["Retry-After"] == "1"
+    # Operators see each one, with the driver's error and the traceback.
+    assert "503 for GET /deadlocked/: transient database error" in caplog.text
+    assert "DeadlockDetected" in caplog.text
     api = client.get("/api/me/deadlocked")
     assert (api.status_code, api["Retry-After"]) == (503, "1")
     assert api.json() == {
