@@ -136,10 +136,9 @@ def _conversations(user: User, durations: Durations, now: datetime) -> Iterator[
         for c in chunk:
             decision = decision_for_user(
                 c,
-                is_commercial=user.is_commercial,
+                owner=user,
                 consent_now=consent_now,
                 durations=durations,
-                auto_delete_months=user.auto_delete_months,
             )
             yield {
                 "id": c.external_id,

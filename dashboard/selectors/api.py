@@ -38,10 +38,9 @@ def api_conversation_page(
     for c in rows:
         decision = decision_for_user(
             c,
-            is_commercial=user.is_commercial,
+            owner=user,
             consent_now=consent_now,
             durations=durations,
-            auto_delete_months=user.auto_delete_months,
         )
         items.append(
             {

@@ -256,10 +256,9 @@ def conversation_detail(
         return None
     decision = decision_for_user(
         conversation,
-        is_commercial=user.is_commercial,
+        owner=user,
         consent_now=consent_allowed(user_id=user.pk, at=now),
         durations=policy_durations(),
-        auto_delete_months=user.auto_delete_months,
     )
     row = conversation_row(conversation, now, row_urls())
     clocks: list[Clock] = []

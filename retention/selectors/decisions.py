@@ -5,31 +5,28 @@ rather than recomputing part of a rule."""
 
 from datetime import datetime
 
+from accounts.models import User
 from retention.models import Conversation
 from retention.policy import ConversationFacts, Durations, RetentionDecision, decide_conversation
 
 
 def decision_for_user(
-    conversation: Conversation,
-    *,
-    is_commercial: bool,
-    consent_now: bool,
-    durations: Durations,
-    auto_delete_months: int | None,
+    conversation: Conversation, *, owner: User, consent_now: bool, durations: Durations
 ) -> RetentionDecision:
     """The decision the owner is shown: on_hold is always False here, because
     a hold must never be revealed (the stored public_* columns mask it too).
-    `auto_delete_months` is the owner's setting in force (User.auto_delete_months),
-    required so no caller can forget it and show a date the stored one disagrees with."""
+    The owner's facts (commercial or not, the auto-delete in force) are read
+    from `owner`, so no caller can pass a different one and show a date the
+    stored one disagrees with."""
     facts = ConversationFacts(
         last_activity_at=conversation.last_activity_at,
         shared_for_training=conversation.shared_for_training,
-        is_commercial=is_commercial,
+        is_commercial=owner.is_commercial,
         deleted_at=conversation.deleted_at,
         flagged_at=conversation.flagged_at,
         on_hold=False,
         consent_now=consent_now,
-        auto_delete_months=auto_delete_months,
+        auto_delete_months=owner.auto_delete_months,
     )
     return decide_conversation(facts, durations).for_user
 
