@@ -133,10 +133,6 @@ class Timeline:
         return date_text(self.end) if self.end else ""
 
     @property
-    def today_text(self) -> str:
-        return date_text(self.now) if self.now else ""
-
-    @property
     def start_time(self) -> SafeString:
         return time_html(self.start) if self.start else mark_safe("")
 

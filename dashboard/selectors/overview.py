@@ -58,14 +58,6 @@ class Overview:
     next_removal: NextRemoval | None
     staff_accesses: list[StaffAccess] = field(default_factory=list)
 
-    @property
-    def visible_total(self) -> int:
-        return self.counts.in_history
-
-    @property
-    def deleted_pending(self) -> int:
-        return self.counts.deleted_pending
-
 
 def consent_state(*, user: User, now: datetime) -> ConsentState:
     entry = consent_current(user_id=user.pk, at=now)
