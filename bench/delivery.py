@@ -29,7 +29,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,8 +42,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import harness
-
-RECEIVER = harness.ROOT / "examples" / "receiver.py"
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -61,35 +58,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--stop-file", help=argparse.SUPPRESS)
     harness.add_pg_url_argument(parser)
     return parser.parse_args(argv)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Receiver:
-    """examples/receiver.py in its own process."""
-
-    def __init__(self, secret: str, log: Path | None = None):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/hooks"
-        command = [sys.executable, str(RECEIVER), "--port", str(self.port), "--secret", secret]
-        if log:
-            command += ["--log", str(log)]
-        self.process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.05)
-        raise SystemExit("the reference receiver did not start")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
 
 
 def worker(system_id: int, stop_file: Path) -> int:
@@ -218,7 +186,7 @@ def measure_throughput(args) -> list[tuple[float, float]]:
     from connected.services.systems import system_register
 
     probe, credentials = system_register(name="throughput", events=[CONVERSATION_DELETED])
-    receiver = Receiver(credentials.signing_secret)
+    receiver = harness.Receiver(credentials.signing_secret)
     system = type(probe).objects.get(pk=probe.pk)
     system.url = receiver.url
     system.save(update_fields=["url"])
@@ -296,7 +264,7 @@ def measure_latency(args, var_dir: Path) -> list[float]:
 
     log = var_dir / "received.jsonl"
     probe, credentials = system_register(name="latency", events=[CONVERSATION_DELETED])
-    receiver = Receiver(credentials.signing_secret, log=log)
+    receiver = harness.Receiver(credentials.signing_secret, log=log)
     type(probe).objects.filter(pk=probe.pk).update(url=receiver.url)
     users = []
     for n in range(args.users):

@@ -80,7 +80,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--skip", default="", help="comma-separated: reads, purge, delivery (measure only)"
     )
     harness.add_pg_url_argument(parser)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.step in ("measure", "drop") and not args.databases:
+        parser.error(f"{args.step} needs --databases (the seeded databases, comma-separated)")
+    return args
 
 
 def _setup(pg_url: str, database: str, var_dir: Path) -> None:
@@ -159,9 +162,11 @@ def seed(args) -> int:
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     _setup(args.pg_url, database, var_dir)
     from django.db import connection, transaction
+    from django.db.models import Q
 
     from accounts.models import User
     from accounts.services import consent_record
+    from retention.models import Conversation
     from retention.selectors.settings import policy_durations
 
     d = policy_durations()
@@ -260,7 +265,9 @@ def seed(args) -> int:
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                     f"(SELECT max(id) FROM {table}))"
                 )
-    _check_deadlines(user.pk)
+    harness.assert_seeded_deadlines(  # the user's rows and some due ones
+        Conversation.objects.filter(Q(user_id=user.pk) | Q(pk__lte=1000))
+    )
     begin = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
@@ -271,35 +278,6 @@ def seed(args) -> int:
     print(f"Seeded {database}: {n:,} conversations x {args.messages} messages, {size}")
     run.report()
     return 0
-
-
-class _Rollback(Exception):
-    pass
-
-
-def _check_deadlines(user_id: int) -> None:
-    """The seed's deadlines must be the service's: a sample (the user's rows
-    and some due ones) rewritten by refresh_conversation_deadlines in a
-    transaction rolled back afterwards."""
-    from django.db import transaction
-    from django.db.models import Q
-
-    from retention.models import Conversation
-    from retention.services.deadlines import refresh_conversation_deadlines
-
-    fields = ("pk", "rule", "retain_until", "public_rule", "public_retain_until")
-    sample = Conversation.objects.filter(Q(user_id=user_id) | Q(pk__lte=1000)).order_by("pk")
-    try:
-        with transaction.atomic():
-            before = list(sample.values_list(*fields))
-            refresh_conversation_deadlines(sample)
-            after = list(sample.values_list(*fields))
-            raise _Rollback
-    except _Rollback:
-        pass
-    if not before or before != after:
-        wrong = [(b, a) for b, a in zip(before, after, strict=True) if b != a][:3]
-        raise SystemExit(f"Seeded deadlines differ from the service's: {wrong}")
 
 
 # ------------------------------------------------------------------- measure
@@ -372,41 +350,6 @@ def measure_reads(args, databases: list[str]) -> dict:
     return result
 
 
-class Receiver:
-    """examples/receiver.py in its own process on 127.0.0.1 (as in
-    bench/delivery.py; scripts do not import each other)."""
-
-    def __init__(self, secret: str):
-        import socket
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}/hooks"
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                str(ROOT / "examples" / "receiver.py"),
-                "--port",
-                str(self.port),
-                "--secret",
-                secret,
-            ],
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.05)
-        raise SystemExit("the reference receiver did not start")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
-
-
 def _register_system():
     """A connected system subscribed to conversation.purged, at a reference
     receiver: the purge's events are delivery's work."""
@@ -454,7 +397,7 @@ def measure_batch(args, database: str, skip: set[str]) -> dict:
                 flush=True,
             )
     if system is not None:
-        receiver = Receiver(secret)
+        receiver = harness.Receiver(secret)
         system.url = receiver.url
         system.save(update_fields=["url"])
         try:

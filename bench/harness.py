@@ -8,6 +8,9 @@
 - `timed()`, `median_ms()`: wall time of a call, medians in milliseconds.
 - `Run`: the machine's load and the run's duration, printed the same way by
   every script, and `per_round()` for the ratios of each round.
+- `assert_seeded_deadlines()`: a script that seeds rows with its own SQL
+  checks them against the deadline service.
+- `Receiver`: examples/receiver.py in its own process, for delivery runs.
 
 Scripts import it as `from bench import harness` after putting the repository
 root on sys.path; none imports another script.
@@ -15,7 +18,9 @@ root on sys.path; none imports another script.
 
 import os
 import secrets
+import socket
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -176,3 +181,69 @@ class Run:
             f"{os.getloadavg()[0]:.1f} after; {os.cpu_count()} CPUs; "
             f"whole run {self.seconds:.0f} s."
         )
+
+
+class _Rollback(Exception):
+    pass
+
+
+def assert_seeded_deadlines(sample) -> None:
+    """Rows a script seeded with its own SQL must carry the deadlines
+    retention.services.deadlines writes: rewrite `sample` (a Conversation
+    queryset) with the service and compare, then roll back, so the rows keep
+    their place in the table (an UPDATE writes new row versions, which would
+    pack a user's history into a few pages). Exits naming the first rows that
+    differ."""
+    from django.db import transaction
+
+    from retention.services.deadlines import refresh_conversation_deadlines
+
+    fields = ("pk", "rule", "retain_until", "public_rule", "public_retain_until")
+    sample = sample.order_by("pk")
+    try:
+        with transaction.atomic():
+            before = list(sample.values_list(*fields))
+            refresh_conversation_deadlines(sample)
+            after = list(sample.values_list(*fields))
+            raise _Rollback
+    except _Rollback:
+        pass
+    if not before or before != after:
+        wrong = [(b, a) for b, a in zip(before, after, strict=True) if b != a][:3]
+        raise SystemExit(f"Seeded deadlines differ from the service's (fix the seed): {wrong}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Receiver:
+    """examples/receiver.py in its own process on 127.0.0.1."""
+
+    def __init__(self, secret: str, log: Path | None = None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/hooks"
+        command = [
+            sys.executable,
+            str(ROOT / "examples" / "receiver.py"),
+            "--port",
+            str(self.port),
+            "--secret",
+            secret,
+        ]
+        if log:
+            command += ["--log", str(log)]
+        self.process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.05)
+        raise SystemExit("the reference receiver did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)

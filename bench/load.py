@@ -180,7 +180,7 @@ def seed(args: argparse.Namespace) -> None:
         cursor.execute(f"SELECT min(id) FROM {user_t} WHERE external_id LIKE 'other-%%'")
         first_other = cursor.fetchone()[0]
         # The deadline columns mirror retention.policy for a consumer account
-        # without a legal hold; check_deadlines below holds them to the
+        # without a legal hold; harness.assert_seeded_deadlines below holds them to the
         # service's answers.
         cursor.execute(
             f"""
@@ -246,37 +246,13 @@ def seed(args: argparse.Namespace) -> None:
             [args.messages, args.messages, user.pk],
         )
     sample_users = Conversation.objects.filter(external_id__in=["c1", f"c{others // 2 + 1}"])
-    check_deadlines(user_ids=[user.pk, *sample_users.values_list("user_id", flat=True)])
+    harness.assert_seeded_deadlines(
+        Conversation.objects.filter(
+            user_id__in=[user.pk, *sample_users.values_list("user_id", flat=True)]
+        )
+    )
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
-
-
-class _Rollback(Exception):
-    pass
-
-
-def check_deadlines(*, user_ids: list[int]) -> None:
-    """The SQL above must give what refresh_conversation_deadlines gives:
-    rewrite the accounts' rows with the service and compare, then roll back,
-    so the rows keep their place in the table (an UPDATE writes new row
-    versions, which would pack the user's history into a few pages)."""
-    from django.db import transaction
-
-    from retention.models import Conversation
-    from retention.services.deadlines import refresh_conversation_deadlines
-
-    fields = ("pk", "rule", "retain_until", "public_rule", "public_retain_until")
-    sample = Conversation.objects.filter(user_id__in=user_ids).order_by("pk")
-    try:
-        with transaction.atomic():
-            before = list(sample.values_list(*fields))
-            refresh_conversation_deadlines(sample)
-            after = list(sample.values_list(*fields))
-            raise _Rollback
-    except _Rollback:
-        pass
-    if not before or before != after:
-        raise SystemExit("Seeded deadlines differ from retention.services.deadlines; fix seed().")
 
 
 # -------------------------------------------------------------------- server
