@@ -6,7 +6,9 @@ batch's time went to those round trips and to Django compiling them. Here a
 batch costs a fixed number of statements whatever its length:
 
 1. load: every row the batch names, in one query per table (accounts and
-   conversations locked, in primary-key order);
+   conversations locked, in primary-key order); a concurrent batch that
+   commits between two of these reads sends the batch back to be retried
+   (`_refuse_a_torn_read`);
 2. walk the events in order over that state held in memory, with the same
    checks and the same first error as the per-event path (message runs go
    through the same pure `plan_messages`);
@@ -68,6 +70,11 @@ from retention.services.deadlines import (
     refresh_feedback_deadlines,
     refresh_flag_deadlines,
 )
+
+
+class Raced(Exception):
+    """A concurrent batch committed rows this batch read in part; nothing is
+    written, and the caller retries with a fresh read."""
 
 
 class Rejected(Exception):
@@ -231,6 +238,12 @@ def _load(events: list[AnyEvent]) -> _Batch:
         if feedback_ids
         else {}
     )
+    owners = (
+        {row.user_id for row in rows.values()}
+        | {owner for holders in purged.values() for owner in holders}
+        | {stored[0] for stored in feedback.values()}
+    )
+    _refuse_a_torn_read(owners - {user.pk for user in users}, account_ids, emails)
     consent = any(isinstance(e, ConsentChanged) for e in events)
     return _Batch(
         accounts=accounts,
@@ -243,6 +256,27 @@ def _load(events: list[AnyEvent]) -> _Batch:
         feedback=feedback,
         article_version=current_article_version() if consent else None,
     )
+
+
+def _refuse_a_torn_read(unseen_owners: set[int], account_ids: set[str], emails: set[str]) -> None:
+    """Raise Raced if an account the batch names was committed by another
+    batch after the accounts query but before a later query of the load.
+
+    Each statement of the load reads the rows committed when it starts
+    (READ COMMITTED). A concurrent batch creating the same account and
+    conversation may commit in between: the account then looks new here
+    while the conversation (or feedback, or receipt) already has an owner,
+    and the batch would be refused with "belongs to another account". The
+    owners the accounts query did not return are asked again; one of ours
+    among them means the reads tore. Otherwise they are other accounts, and
+    the refusal stands."""
+    if (
+        unseen_owners
+        and User.objects.filter(pk__in=unseen_owners)
+        .filter(Q(external_id__in=account_ids) | Q(email__in=emails))
+        .exists()
+    ):
+        raise Raced("an account this batch names was created by a concurrent batch")
 
 
 # --- the walk: each event type as the per-event path decides it -------------

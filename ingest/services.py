@@ -43,7 +43,7 @@ from accounts.selectors import (
     user_by_external_id,
 )
 from accounts.services import account_upsert, consent_record
-from ingest.batch import Rejected, batch_apply
+from ingest.batch import Raced, Rejected, batch_apply
 from ingest.models import AccountUpsertMark, IngestedEvent
 from ingest.schemas import (
     MAX_EVENTS,
@@ -177,7 +177,7 @@ def events_ingest(
                 if set_based
                 else _apply(parsed, origin_system_id, set_based=False)
             )
-        except (IntegrityError, OperationalError) as exc:
+        except (IntegrityError, OperationalError, Raced) as exc:
             if not _is_transient(exc):
                 raise
             logger.warning("ingest: attempt %d of %d conflicted: %s", attempt, ATTEMPTS, exc)
@@ -190,9 +190,10 @@ def events_ingest(
 
 
 def _is_transient(exc: Exception) -> bool:
-    # An IntegrityError here is two batches creating the same new row: the
-    # other has committed by the next attempt.
-    return isinstance(exc, IntegrityError) or is_transient(exc)
+    # An IntegrityError here is two batches creating the same new row, and
+    # Raced a read that saw part of a concurrent batch: the other has
+    # committed by the next attempt.
+    return isinstance(exc, IntegrityError | Raced) or is_transient(exc)
 
 
 def _digests(events: list[AnyEvent]) -> list[str]:

@@ -464,6 +464,50 @@ def test_concurrent_batches_creating_the_same_account_both_succeed():
     assert Conversation.objects.get().messages.count() == 4
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent writers")
+def test_a_batch_committed_between_two_reads_of_another_is_not_taken_for_another_account(
+    monkeypatch, caplog
+):
+    # The interleaving the four-thread test above hits by chance, made
+    # certain: this batch has read the accounts (none yet) when another batch
+    # creates the same account and conversation and commits, before this one
+    # reads the conversations.
+    def batch(n: int) -> list[dict]:
+        return [
+            b.account_upserted("shared", "2026-01-01T00:00:00Z", id=f"u-{n}"),
+            b.message_added(
+                "2026-01-02T00:00:00Z", account="shared", conversation="c", id=f"m-{n}"
+            ),
+        ]
+
+    real_select_for_update, others = Conversation.objects.select_for_update, []
+
+    def another_batch_commits_first(*args, **kwargs):
+        if not others:
+            others.append(threading.Thread(target=_ingest_and_close, args=(batch(2), others)))
+            others[0].start()
+            others[0].join(timeout=30)
+        return real_select_for_update(*args, **kwargs)
+
+    monkeypatch.setattr(Conversation.objects, "select_for_update", another_batch_commits_first)
+    with caplog.at_level("WARNING", logger="ingest.services"):
+        assert events_ingest(events=batch(1)) == IngestResult(accepted=2, duplicates=0)
+    assert others[1:] == [IngestResult(accepted=2, duplicates=0)]
+    assert "attempt 1 of 3 conflicted" in caplog.text
+    assert User.objects.filter(external_id="shared").count() == 1
+    assert Conversation.objects.get().messages.count() == 2
+
+
+def _ingest_and_close(events: list[dict], outcomes: list) -> None:
+    try:
+        outcomes.append(events_ingest(events=events))
+    except Exception as exc:
+        outcomes.append(exc)
+    finally:
+        connection.close()
+
+
 def test_a_conflict_with_a_concurrent_writer_is_retried(monkeypatch):
     real_apply, calls = services._apply, []
 
