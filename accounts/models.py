@@ -96,6 +96,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     def is_commercial(self) -> bool:
         return self.account_type == AccountType.COMMERCIAL
 
+    @property
+    def takes_new_data(self) -> bool:
+        """False once the owner asked to delete the account: the chat
+        service's messages, feedback and consent changes for it are refused
+        (ingest), so nothing new outlives the deletion the person asked for."""
+        return self.erasure_requested_at is None
+
 
 class ConsentSource(models.TextChoices):
     DASHBOARD = "dashboard", _("Dashboard")

@@ -66,6 +66,16 @@ def account_ids_by_external_id(external_ids: Iterable[str]) -> dict[str, int]:
     )
 
 
+def closed_account_external_ids(external_ids: Iterable[str]) -> set[str]:
+    """The accounts among `external_ids` that take no new data (their owner
+    asked to delete them: User.takes_new_data)."""
+    return set(
+        User.objects.filter(
+            external_id__in=list(external_ids), erasure_requested_at__isnull=False
+        ).values_list("external_id", flat=True)
+    )
+
+
 def account_external_ids(user_ids: Iterable[int]) -> dict[int, str | None]:
     """{account id: external id} of these accounts."""
     return dict(User.objects.filter(pk__in=list(user_ids)).values_list("pk", "external_id"))

@@ -97,6 +97,10 @@ class _Account:
     changed: bool = False
     type_changed: bool = False
 
+    @property
+    def takes_new_data(self) -> bool:
+        return self.row is None or self.row.takes_new_data
+
 
 @dataclass
 class _Conversation:
@@ -286,10 +290,25 @@ def _unknown_account(index: int, external_id: str, field: str = "account") -> Re
     return Rejected(index, field, f"unknown account {external_id!r}; send account.upserted first")
 
 
+def _closed_account(index: int, external_id: str) -> Rejected:
+    return Rejected(
+        index, "account", f"account {external_id!r} was deleted by its owner; it takes no new data"
+    )
+
+
 def _account(batch: _Batch, index: int, external_id: str) -> _Account:
     account = batch.accounts.get(external_id)
     if account is None:
         raise _unknown_account(index, external_id)
+    return account
+
+
+def _open_account(batch: _Batch, index: int, external_id: str) -> _Account:
+    """The account of an event that brings new data (a consent change,
+    feedback): refused once its owner asked to delete it."""
+    account = _account(batch, index, external_id)
+    if not account.takes_new_data:
+        raise _closed_account(index, external_id)
     return account
 
 
@@ -333,7 +352,7 @@ def _account_upserted(batch: _Batch, index: int, event: AccountUpserted) -> None
 
 
 def _consent_changed(batch: _Batch, index: int, event: ConsentChanged, origin) -> None:
-    account = _account(batch, index, event.account)
+    account = _open_account(batch, index, event.account)
     ledger = batch.ledgers.setdefault(account.key, [])
     # The entry in force at `at`: the last at or before it (ties: recorded last).
     position = bisect_right([entry.effective_at for entry in ledger], event.at)
@@ -371,7 +390,7 @@ def _messages_added(batch: _Batch, run: list[tuple[int, MessageAdded]]) -> None:
     messages: list[NewMessage] = []
     for _, event in run:
         account = batch.accounts.get(event.account)
-        if account is None:
+        if account is None or not account.takes_new_data:
             break  # refused below, unless an earlier message is refused first
         messages.append(
             NewMessage(
@@ -410,6 +429,8 @@ def _messages_added(batch: _Batch, run: list[tuple[int, MessageAdded]]) -> None:
         raise Rejected(index, field, error) from None
     if len(messages) < len(run):
         index, event = run[len(messages)]
+        if event.account in batch.accounts:
+            raise _closed_account(index, event.account)
         raise _unknown_account(index, event.account)
     for external_id, state in plan.created.items():
         batch.conversations[external_id] = _Conversation(state, None, None, None)
@@ -476,7 +497,7 @@ def _conversation_flagged(batch: _Batch, index: int, event: ConversationFlagged,
 
 
 def _feedback_submitted(batch: _Batch, index: int, event: FeedbackSubmitted, origin) -> None:
-    account = _account(batch, index, event.account)
+    account = _open_account(batch, index, event.account)
     data = event.feedback
     if data.conversation is not None:
         field = "feedback.conversation"

@@ -39,6 +39,7 @@ from django.utils import timezone
 from accounts.models import ConsentSource, User
 from accounts.selectors import (
     account_ids_by_external_id,
+    closed_account_external_ids,
     consent_allowed_at,
     user_by_external_id,
 )
@@ -316,10 +317,25 @@ def _resumes_purged() -> _Reject:
     )
 
 
+def _closed_account(external_id: str) -> _Reject:
+    return _Reject(
+        "account", f"account {external_id!r} was deleted by its owner; it takes no new data"
+    )
+
+
 def _account(external_id: str, field: str = "account") -> User:
     user = user_by_external_id(external_id)
     if user is None:
         raise _unknown_account(external_id, field)
+    return user
+
+
+def _open_account(external_id: str) -> User:
+    """The account of an event that brings new data: refused once its owner
+    asked to delete it (User.takes_new_data)."""
+    user = _account(external_id)
+    if not user.takes_new_data:
+        raise _closed_account(external_id)
     return user
 
 
@@ -359,7 +375,7 @@ def _account_upserted(event: AccountUpserted, origin: int | None) -> None:
 
 
 def _consent_changed(event: ConsentChanged, origin: int | None) -> None:
-    user = _account(event.account)
+    user = _open_account(event.account)
     change = consent_record(
         user=user,
         allowed=event.allowed,
@@ -387,11 +403,12 @@ def _messages_added(run: list[tuple[int, MessageAdded]]) -> None:
     """Consecutive message.added events (with their batch indexes), applied
     together: the same rows as one by one, and the error of the first event
     that fails. Raises IngestRejected."""
-    users = account_ids_by_external_id({event.account for _, event in run})
+    named = {event.account for _, event in run}
+    users, closed = account_ids_by_external_id(named), closed_account_external_ids(named)
     messages: list[NewMessage] = []
     for _, event in run:
         user_id = users.get(event.account)
-        if user_id is None:
+        if user_id is None or event.account in closed:
             break  # rejected below, unless an earlier message fails first
         messages.append(
             NewMessage(
@@ -418,7 +435,11 @@ def _messages_added(run: list[tuple[int, MessageAdded]]) -> None:
         raise IngestRejected([EventError(index, reject.field, reject.error)]) from None
     if len(messages) < len(run):
         index, event = run[len(messages)]
-        reject = _unknown_account(event.account)
+        reject = (
+            _closed_account(event.account)
+            if event.account in closed
+            else _unknown_account(event.account)
+        )
         raise IngestRejected([EventError(index, reject.field, reject.error)])
 
 
@@ -448,7 +469,7 @@ def _conversation_flagged(event: ConversationFlagged, origin: int | None) -> Non
 
 
 def _feedback_submitted(event: FeedbackSubmitted, origin: int | None) -> None:
-    user = _account(event.account)
+    user = _open_account(event.account)
     data = event.feedback
     if data.conversation is not None:
         conversation = _own_conversation(user, data.conversation, "feedback.conversation")

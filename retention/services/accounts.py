@@ -141,9 +141,10 @@ def accounts_erase_emptied(*, now: datetime, user_ids: list[int] | None = None) 
             candidates = accounts_erasable()
             if user_ids is not None:
                 candidates = candidates.filter(pk__in=user_ids)
-            # Locked and re-checked in one query: a message arriving for the
-            # account at this moment either committed first (then it is not
-            # erasable) or waits for this transaction.
+            # Locked and re-checked in one query: a flag arriving for the
+            # account at this moment (ingest takes no new messages for it)
+            # either committed first (then it is not erasable) or waits for
+            # this transaction.
             batch = list(
                 candidates.select_for_update(skip_locked=True).order_by("pk")[:ERASE_BATCH]
             )

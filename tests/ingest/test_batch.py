@@ -117,6 +117,8 @@ def _history() -> None:
             b.account_upserted("alice"),
             b.account_upserted("bob"),
             b.account_upserted("carol", type="commercial", plan="team"),
+            b.account_upserted("erin"),
+            b.message_added("2026-01-02T00:00:00Z", account="erin", conversation="c-erin"),
             b.consent_changed(True, "2026-01-03T00:00:00Z", account="alice"),
             b.message_added("2026-01-04T00:00:00Z", account="alice", conversation="c-alice"),
             b.message_added("2026-01-02T00:00:00Z", account="bob", conversation="c-bob"),
@@ -131,6 +133,10 @@ def _history() -> None:
     DeletionReceiptFactory(
         user=User.objects.get(external_id="alice"), conversation_external_id="c-gone"
     )
+    # Erin asked to delete her account: it takes no new data.
+    User.objects.filter(external_id="erin").update(
+        erasure_requested_at="2026-01-02T12:00:00Z", is_active=False
+    )
 
 
 MOMENTS = (
@@ -141,8 +147,8 @@ MOMENTS = (
     "2026-01-06T00:00:00Z",
     "2026-01-07T00:00:00Z",
 )
-ACCOUNTS = ["alice", "bob", "carol", "dave", "ghost"]
-CONVERSATIONS = ["c-alice", "c-bob", "c-gone", "x-1", "x-2", "x-3"]
+ACCOUNTS = ["alice", "bob", "carol", "dave", "erin", "ghost"]
+CONVERSATIONS = ["c-alice", "c-bob", "c-erin", "c-gone", "x-1", "x-2", "x-3"]
 
 
 @st.composite

@@ -12,6 +12,7 @@ from ingest import services
 from ingest.models import IngestedEvent
 from ingest.services import IngestRejected, IngestResult, events_ingest
 from retention.models import Conversation, Feedback, Flag, Message, Rule
+from retention.services.accounts import account_delete
 from tests.factories import DeletionReceiptFactory, UserFactory, utc
 from tests.ingest import builders as b
 
@@ -506,6 +507,59 @@ def _ingest_and_close(events: list[dict], outcomes: list) -> None:
         outcomes.append(exc)
     finally:
         connection.close()
+
+
+@pytest.mark.parametrize("set_based", [True, False])
+def test_an_account_its_owner_deleted_takes_no_new_data(set_based):
+    events_ingest(
+        events=[
+            b.account_upserted("acct-1"),
+            b.message_added("2026-01-02T00:00:00Z", conversation="conv-1", message="m1"),
+        ]
+    )
+    account_delete(user=User.objects.get(external_id="acct-1"), confirm_email="acct-1@example.com")
+    closed = "account 'acct-1' was deleted by its owner; it takes no new data"
+
+    def refused(events):
+        with pytest.raises(IngestRejected) as exc:
+            events_ingest(events=events, set_based=set_based)
+        return [(e.index, e.field, e.error) for e in exc.value.errors]
+
+    # A message sent before the deletion but delivered after is refused too:
+    # the owner asked for everything to go.
+    assert refused(
+        [
+            b.account_upserted("acct-2"),
+            b.message_added("2026-01-01T00:00:00Z", conversation="conv-1", message="m-late"),
+        ]
+    ) == [(1, "account", closed)]
+    assert refused([b.message_added("2026-02-01T00:00:00Z", conversation="conv-new")]) == [
+        (0, "account", closed)
+    ]
+    assert refused([b.consent_changed(True, "2026-02-01T00:00:00Z")]) == [(0, "account", closed)]
+    assert refused([b.feedback_submitted("2026-02-01T00:00:00Z", conversation=None)]) == [
+        (0, "account", closed)
+    ]
+    assert not User.objects.filter(external_id="acct-2").exists()  # nothing of a refused batch
+    assert Message.objects.count() == 1
+    assert not Conversation.objects.filter(external_id="conv-new").exists()
+    assert Feedback.objects.count() == 0
+    user = User.objects.get(external_id="acct-1")
+    assert ConsentChange.objects.filter(user=user).latest("pk").allowed is False
+
+    # What the chat service says about data the portal already holds still
+    # applies: a flag keeps flagged content to the article's longer date.
+    events_ingest(
+        events=[
+            b.conversation_flagged("2026-02-01T00:00:00Z", conversation="conv-1"),
+            b.conversation_deleted("2026-02-02T00:00:00Z", conversation="conv-1"),
+            b.account_upserted("acct-1", "2026-02-03T00:00:00Z", plan="pro"),
+        ],
+        set_based=set_based,
+    )
+    user.refresh_from_db()
+    assert Conversation.objects.get(external_id="conv-1").flagged_at is not None
+    assert (user.plan, user.is_active, user.takes_new_data) == ("pro", False, False)
 
 
 def test_a_conflict_with_a_concurrent_writer_is_retried(monkeypatch):
