@@ -29,6 +29,7 @@ is ignored and the page stays in UTC. /api/ always answers in UTC.
 """
 
 import logging
+import sys
 import zoneinfo
 from collections.abc import Callable
 from functools import lru_cache
@@ -270,7 +271,16 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     """handler500: rendered without the request's context (no session, user or
-    database needed), since whatever failed may fail again."""
+    database needed), since whatever failed may fail again.
+
+    Django calls it while the exception is being handled, for an exception
+    raised anywhere: a view's transient database error was already answered
+    by TransientDatabaseErrorMiddleware, so one here was raised by a
+    middleware (reading the session when the database is briefly out of
+    reach) and is answered the same way."""
+    exception = sys.exc_info()[1]
+    if exception is not None and is_transient(exception):
+        return transient_error_response(request, exception)
     return _bare_error(request, 500)
 
 
@@ -289,6 +299,10 @@ def _bare_error(request: HttpRequest, status: int) -> HttpResponse:
     return HttpResponse(body, status=status)
 
 
+# What the 503 of a transient database error asks the client to wait.
+RETRY_AFTER_SECONDS = 1
+
+
 class TransientDatabaseErrorMiddleware:
     """A view that failed on a transient database error (a deadlock, a
     serialization failure, the database briefly out of reach:
@@ -297,8 +311,6 @@ class TransientDatabaseErrorMiddleware:
     same request can simply be sent again; /api/ says so in JSON, pages on
     the error page (rendered without the database, which may be the thing
     that is out of reach)."""
-
-    RETRY_AFTER_SECONDS = 1
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
@@ -309,14 +321,19 @@ class TransientDatabaseErrorMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not is_transient(exception):
             return None
-        # With the traceback: a deadlock that recurs is a lock-order bug to find.
-        logger.warning(
-            "503 for %s %s: transient database error: %s",
-            request.method,
-            request.path,
-            exception,
-            exc_info=exception,
-        )
-        response = _bare_error(request, 503)
-        response["Retry-After"] = str(self.RETRY_AFTER_SECONDS)
-        return response
+        return transient_error_response(request, exception)
+
+
+def transient_error_response(request: HttpRequest, exception: BaseException) -> HttpResponse:
+    """The 503 of a transient database error, logged."""
+    # With the traceback: a deadlock that recurs is a lock-order bug to find.
+    logger.warning(
+        "503 for %s %s: transient database error: %s",
+        request.method,
+        request.path,
+        exception,
+        exc_info=exception,
+    )
+    response = _bare_error(request, 503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

@@ -45,6 +45,22 @@ def _ok(request):
     return HttpResponse("ok")
 
 
+class DatabaseGoneInAMiddleware:
+    """A middleware whose own query fails because the database went away (as
+    the session or user lookup would), on the paths ending in /unreachable."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.endswith("/unreachable"):
+            try:
+                raise psycopg.errors.AdminShutdown("terminating connection")
+            except psycopg.Error as exc:
+                raise OperationalError(*exc.args) from exc
+        return self.get_response(request)
+
+
 urlpatterns = [
     path("boom/", _boom),
     path("api/me/boom", _boom),
@@ -126,6 +142,19 @@ def test_a_transient_database_error_is_a_503_to_retry_not_a_500(caplog):
     assert internal.json()["errors"][0]["error"].startswith("The portal is busy")
     # A database error that would recur (a bug, a constraint) stays a 500.
     assert client.get("/duplicate/").status_code == 500
+
+
+@PRODUCTION
+def test_a_transient_database_error_outside_the_view_is_a_503_too(settings, caplog):
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, f"{__name__}.DatabaseGoneInAMiddleware"]
+    client = Client(raise_request_exception=False)
+    with caplog.at_level("WARNING", logger="privacy_portal.http"):
+        page = client.get("/conversations/unreachable")
+    assert "The portal is busy" in _branded(page, 503)
+    assert page["Retry-After"] == "1"
+    assert "503 for GET /conversations/unreachable: transient database error" in caplog.text
+    api = client.get("/api/me/unreachable")
+    assert (api.status_code, api["Retry-After"], api.json()["error"]) == (503, "1", "busy")
 
 
 @PRODUCTION
