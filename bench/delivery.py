@@ -18,6 +18,11 @@ end) and measures three things side by side:
   outbox cost  the delete request with a subscribed system (the outbox
                write) against the same request with none. Goal: at most
                1.10x.
+  backlog      --events events delivered from the front of a backlog of
+               each of --backlogs pending deliveries (with as many already
+               delivered before them: a system's history), the sizes
+               alternating round by round. Goal: linear, the cost per event
+               the same at 10x the backlog (at most 1.25x, the noise here).
 
     .venv/bin/python bench/delivery.py              # about a minute
     .venv/bin/python bench/delivery.py --events 500 --rounds 1
@@ -53,6 +58,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=16, help="concurrent users (latency)")
     parser.add_argument("--deletes", type=int, default=20, help="deletions per user (latency)")
     parser.add_argument("--requests", type=int, default=40, help="delete requests per cost round")
+    parser.add_argument(
+        "--backlogs",
+        default="20000,200000",
+        help="two comma-separated backlog sizes (pending deliveries); '' skips the measure",
+    )
     parser.add_argument("--database", default="portal_bench_delivery", help="database to create")
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)  # the latency worker
     parser.add_argument("--stop-file", help=argparse.SUPPRESS)
@@ -111,6 +121,7 @@ def measure(args, run: harness.Run, var_dir: Path) -> int:
     throughput = measure_throughput(args)
     latencies = measure_latency(args, var_dir)
     costs = measure_outbox_cost(args)
+    backlogs = measure_backlogs(args) if args.backlogs else {}
 
     ratios = [bare / ours for ours, bare in throughput]
     print(f"\nThroughput, {args.events} events a round (ours vs a bare loop of signed POSTs):")
@@ -139,6 +150,18 @@ def measure(args, run: harness.Run, var_dir: Path) -> int:
         f" without: {cost_ratio:.2f}x (goal: at most 1.10x: {verdict(cost_ratio <= 1.10)});"
         f" per round {harness.per_round(statistics.median(a) / statistics.median(b) for a, b in costs)}"
     )
+    if backlogs:
+        (small, small_times), (large, large_times) = backlogs.items()
+        per_event = {
+            n: statistics.median(times) / args.events * 1000 for n, times in backlogs.items()
+        }
+        growth = per_event[large] / per_event[small]
+        print(
+            f"\n{args.events} events from the front of a backlog: {per_event[small]:.2f} ms per event"
+            f" at {small:,}, {per_event[large]:.2f} at {large:,}: {growth:.2f}x (goal: linear,"
+            f" at most 1.25x: {verdict(growth <= 1.25)}); per round"
+            f" {harness.per_round(b / a for a, b in zip(small_times, large_times, strict=True))}"
+        )
     run.report()
     return 0
 
@@ -251,6 +274,78 @@ def measure_throughput(args) -> list[tuple[float, float]]:
         system.enabled = False
         system.save(update_fields=["enabled"])
     return results
+
+
+def measure_backlogs(args) -> dict[int, list[float]]:
+    """{backlog: seconds to deliver --events events from its front, each round}."""
+    from django.db import connection
+
+    from connected.events import CONVERSATION_DELETED
+    from connected.models import ConnectedSystem
+    from connected.services.delivery import deliver_system
+    from connected.services.systems import system_register
+
+    sizes = [int(size) for size in args.backlogs.split(",")]
+    if len(sizes) != 2 or min(sizes) < args.events:
+        raise SystemExit(f"--backlogs: two sizes of at least --events ({args.events})")
+    probe, credentials = system_register(name="backlog", events=[CONVERSATION_DELETED])
+    receiver = harness.Receiver(credentials.signing_secret)
+    ConnectedSystem.objects.filter(pk=probe.pk).update(url=receiver.url)
+    results: dict[int, list[float]] = {size: [] for size in sizes}
+    try:
+        for round_number in range(args.rounds):
+            for size in sizes if round_number % 2 == 0 else reversed(sizes):
+                with connection.cursor() as cursor:
+                    _seed_backlog(cursor, system_id=probe.pk, pending=size, delivered=size)
+                seconds, sent = harness.timed(
+                    lambda: deliver_system(system_id=probe.pk, limit=args.events, seconds=600).sent
+                )
+                if sent != args.events:
+                    raise SystemExit(f"backlog {size}: {sent} of {args.events} delivered")
+                results[size].append(seconds)
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "DELETE FROM connected_delivery WHERE system_id = %s", [probe.pk]
+                    )
+    finally:
+        receiver.stop()
+        ConnectedSystem.objects.filter(pk=probe.pk).update(enabled=False)
+    return results
+
+
+def _seed_backlog(cursor, *, system_id: int, pending: int, delivered: int) -> None:
+    """`delivered` deliveries already sent, then `pending` due ones, to one
+    system (SQL: dispatching 400,000 events through the outbox would take
+    the run's time), their events spread over 5,000 accounts."""
+    cursor.execute("SELECT coalesce(max(id), 0), coalesce(max(seq), 0) FROM connected_outboxevent")
+    first_id, first_seq = cursor.fetchone()
+    total = pending + delivered
+    cursor.execute(
+        """
+        INSERT INTO connected_outboxevent (id, public_id, type, account, subject, data, created_at, seq)
+        SELECT %(id)s + g, 'evt_bench_' || (%(id)s + g), 'conversation.deleted',
+               'acct-' || (g %% 5000), 'c-' || g,
+               jsonb_build_object('account', 'acct-' || (g %% 5000), 'conversation', 'c-' || g,
+                                  'deleted_at', '2026-12-01T00:00:00Z',
+                                  'purge_by', '2026-12-31T00:00:00Z'),
+               now(), %(seq)s + g
+        FROM generate_series(1, %(total)s) g
+        """,
+        {"id": first_id, "seq": first_seq, "total": total},
+    )
+    cursor.execute(
+        """
+        INSERT INTO connected_delivery (event_id, system_id, seq, account, state, attempts,
+                                        next_attempt_at, last_error, created_at, delivered_at)
+        SELECT id, %(system)s, seq, account,
+               CASE WHEN seq <= %(seq)s + %(delivered)s THEN 'delivered' ELSE 'pending' END,
+               0, now() - interval '1 second', '', created_at,
+               CASE WHEN seq <= %(seq)s + %(delivered)s THEN now() END
+        FROM connected_outboxevent WHERE id > %(id)s
+        """,
+        {"system": system_id, "seq": first_seq, "delivered": delivered, "id": first_id},
+    )
+    cursor.execute("ANALYZE connected_delivery")
 
 
 def measure_latency(args, var_dir: Path) -> list[float]:

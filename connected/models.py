@@ -126,7 +126,18 @@ class Delivery(models.Model):
             models.UniqueConstraint(fields=["system", "event"], name="connected_delivery_once"),
             models.UniqueConstraint(fields=["system", "seq"], name="connected_delivery_feed"),
         ]
+        # A claim (connected.services.delivery._claim) reads only through
+        # these, each holding a few rows whatever the backlog or the history:
+        # the pending in order (the next due), and the three kinds of
+        # blocked delivery (dead, claimed by a worker, backing off). Through
+        # the feed's (system, seq) index instead, a claim stepped over every
+        # delivered row, and finding the blocked scanned the whole table.
         indexes = [
+            models.Index(
+                fields=["system", "seq"],
+                condition=Q(state="pending"),
+                name="connected_delivery_pending",
+            ),
             models.Index(
                 fields=["system", "next_attempt_at"],
                 condition=Q(state="pending"),
@@ -134,8 +145,13 @@ class Delivery(models.Model):
             ),
             models.Index(
                 fields=["system", "account", "seq"],
-                condition=Q(state__in=["pending", "dead"]),
-                name="connected_delivery_blocking",
+                condition=Q(state="pending", claimed_until__isnull=False),
+                name="connected_delivery_claimed",
+            ),
+            models.Index(
+                fields=["system", "account", "seq"],
+                condition=Q(state="dead"),
+                name="connected_delivery_dead",
             ),
         ]
 

@@ -147,6 +147,8 @@ def _claim(
         # Read once per claim, grouped by account: probing for an earlier
         # blocker from every candidate row cost a scan of the account's
         # backlog per row, so a claim grew with the square of the backlog.
+        # Each arm of this OR has a partial index of its own (the model's
+        # Meta), so the read stays a few rows whatever the backlog.
         first_blocked = dict(
             Delivery.objects.filter(Q(state=DeliveryState.DEAD) | waiting, system_id=system_id)
             .values("account")
