@@ -136,9 +136,9 @@ def _after_delete(request: HttpRequest, deleted: int) -> HttpResponse:
             request,
             ngettext(
                 "Deleted %(n)d conversation. Gone from your history now; "
-                "“Deleted, awaiting purge” shows when the content is removed.",
+                "“Deleted, awaiting removal” shows when the content is removed.",
                 "Deleted %(n)d conversations. Gone from your history now; "
-                "“Deleted, awaiting purge” shows when the content is removed.",
+                "“Deleted, awaiting removal” shows when the content is removed.",
                 deleted,
             )
             % {"n": deleted},
