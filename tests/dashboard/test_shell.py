@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import psycopg
 import pytest
+from django.conf import settings as django_settings
 from django.core.exceptions import BadRequest, PermissionDenied
 from django.db import IntegrityError, OperationalError
 from django.http import HttpResponse
@@ -145,15 +146,20 @@ def test_a_transient_database_error_is_a_503_to_retry_not_a_500(caplog):
 
 
 @PRODUCTION
-def test_a_transient_database_error_outside_the_view_is_a_503_too(settings, caplog):
-    settings.MIDDLEWARE = [*settings.MIDDLEWARE, f"{__name__}.DatabaseGoneInAMiddleware"]
+def test_a_transient_database_error_outside_the_view_is_a_503_too(caplog):
+    # override_settings nested inside PRODUCTION's (pytest-django's settings
+    # fixture would restore after it, leaving this URLconf to later tests).
+    middleware = [*django_settings.MIDDLEWARE, f"{__name__}.DatabaseGoneInAMiddleware"]
     client = Client(raise_request_exception=False)
-    with caplog.at_level("WARNING", logger="privacy_portal.http"):
+    with (
+        override_settings(MIDDLEWARE=middleware),
+        caplog.at_level("WARNING", logger="privacy_portal.http"),
+    ):
         page = client.get("/conversations/unreachable")
+        api = client.get("/api/me/unreachable")
     assert "The portal is busy" in _branded(page, 503)
     assert page["Retry-After"] == "1"
     assert "503 for GET /conversations/unreachable: transient database error" in caplog.text
-    api = client.get("/api/me/unreachable")
     assert (api.status_code, api["Retry-After"], api.json()["error"]) == (503, "1", "busy")
 
 
