@@ -247,7 +247,12 @@ def _load(events: list[AnyEvent]) -> _Batch:
         | {owner for holders in purged.values() for owner in holders}
         | {stored[0] for stored in feedback.values()}
     )
-    _refuse_a_torn_read(owners - {user.pk for user in users}, account_ids, emails)
+    _refuse_a_torn_read(
+        unseen_owners=owners - {user.pk for user in users},
+        marked_unseen=marks.keys() - accounts.keys(),
+        account_ids=account_ids,
+        emails=emails,
+    )
     consent = any(isinstance(e, ConsentChanged) for e in events)
     return _Batch(
         accounts=accounts,
@@ -262,24 +267,29 @@ def _load(events: list[AnyEvent]) -> _Batch:
     )
 
 
-def _refuse_a_torn_read(unseen_owners: set[int], account_ids: set[str], emails: set[str]) -> None:
+def _refuse_a_torn_read(
+    *, unseen_owners: set[int], marked_unseen: set[str], account_ids: set[str], emails: set[str]
+) -> None:
     """Raise Raced if an account the batch names was committed by another
     batch after the accounts query but before a later query of the load.
 
     Each statement of the load reads the rows committed when it starts
-    (READ COMMITTED). A concurrent batch creating the same account and
-    conversation may commit in between: the account then looks new here
-    while the conversation (or feedback, or receipt) already has an owner,
-    and the batch would be refused with "belongs to another account". The
-    owners the accounts query did not return are asked again; one of ours
-    among them means the reads tore. Otherwise they are other accounts, and
-    the refusal stands."""
-    if (
-        unseen_owners
-        and User.objects.filter(pk__in=unseen_owners)
-        .filter(Q(external_id__in=account_ids) | Q(email__in=emails))
-        .exists()
-    ):
+    (READ COMMITTED). A concurrent batch creating the same account may commit
+    in between: the account then looks new here while a later read already
+    sees what that batch wrote: a conversation (or feedback, or receipt)
+    with an owner, and the batch would be refused with "belongs to another
+    account"; or the account's upsert mark, and a newer mark would skip this
+    batch's upsert, leaving "unknown account". So the owners the accounts
+    query did not return, and the accounts of marks it did not return, are
+    asked again (one query, only when there are any); one of ours among them
+    means the reads tore. Otherwise they are other accounts (or an erased
+    one's mark), and the answer stands."""
+    torn = Q()
+    if unseen_owners:
+        torn |= Q(pk__in=unseen_owners) & (Q(external_id__in=account_ids) | Q(email__in=emails))
+    if marked_unseen:
+        torn |= Q(external_id__in=marked_unseen)
+    if torn and User.objects.filter(torn).exists():
         raise Raced("an account this batch names was created by a concurrent batch")
 
 

@@ -9,7 +9,7 @@ from django.db import IntegrityError, connection, transaction
 
 from accounts.models import ConsentChange, ConsentSource, User
 from ingest import services
-from ingest.models import IngestedEvent
+from ingest.models import AccountUpsertMark, IngestedEvent
 from ingest.services import IngestRejected, IngestResult, events_ingest
 from retention.models import Conversation, Feedback, Flag, Message, Rule
 from retention.services.accounts import account_delete
@@ -498,6 +498,43 @@ def test_a_batch_committed_between_two_reads_of_another_is_not_taken_for_another
     assert "attempt 1 of 3 conflicted" in caplog.text
     assert User.objects.filter(external_id="shared").count() == 1
     assert Conversation.objects.get().messages.count() == 2
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent writers")
+def test_a_newer_upsert_committed_between_two_reads_does_not_make_the_account_unknown(
+    monkeypatch,
+):
+    # The other batch upserts the same account, newer, and commits after this
+    # one read the accounts (none) but before it read the upsert marks: the
+    # newer mark skips this batch's upsert, whose account it never loaded.
+    ours = [
+        b.account_upserted("shared", "2026-01-01T00:00:00Z", id="u-1"),
+        b.message_added("2026-01-02T00:00:00Z", account="shared", conversation="c-1", id="m-1"),
+    ]
+    theirs = [
+        b.account_upserted("shared", "2026-01-05T00:00:00Z", plan="pro", id="u-2"),
+        b.message_added("2026-01-06T00:00:00Z", account="shared", conversation="c-2", id="m-2"),
+    ]
+    marks, real_select_for_update, others = (
+        AccountUpsertMark.objects,
+        AccountUpsertMark.objects.select_for_update,
+        [],
+    )
+
+    def another_batch_commits_first(*args, **kwargs):
+        if not others:
+            others.append(threading.Thread(target=_ingest_and_close, args=(theirs, others)))
+            others[0].start()
+            others[0].join(timeout=30)
+        return real_select_for_update(*args, **kwargs)
+
+    monkeypatch.setattr(marks, "select_for_update", another_batch_commits_first)
+    assert events_ingest(events=ours) == IngestResult(accepted=2, duplicates=0)
+    assert others[1:] == [IngestResult(accepted=2, duplicates=0)]
+    user = User.objects.get(external_id="shared")
+    assert user.plan == "pro"  # the newer snapshot stands
+    assert sorted(Conversation.objects.values_list("external_id", flat=True)) == ["c-1", "c-2"]
 
 
 def _ingest_and_close(events: list[dict], outcomes: list) -> None:
