@@ -59,21 +59,15 @@ def user_by_external_id(external_id: str) -> User | None:
     return User.objects.filter(external_id=external_id).first()
 
 
-def account_ids_by_external_id(external_ids: Iterable[str]) -> dict[str, int]:
-    """{external id: account id} of the accounts among `external_ids`."""
-    return dict(
-        User.objects.filter(external_id__in=list(external_ids)).values_list("external_id", "pk")
-    )
-
-
-def closed_account_external_ids(external_ids: Iterable[str]) -> set[str]:
-    """The accounts among `external_ids` that take no new data (their owner
-    asked to delete them: User.takes_new_data)."""
-    return set(
-        User.objects.filter(
-            external_id__in=list(external_ids), erasure_requested_at__isnull=False
-        ).values_list("external_id", flat=True)
-    )
+def users_by_external_id(external_ids: Iterable[str]) -> dict[str, User]:
+    """{external id: account} of the accounts among `external_ids`, with
+    what ingest asks of them (the key, User.takes_new_data)."""
+    return {
+        user.external_id: user
+        for user in User.objects.filter(external_id__in=list(external_ids)).only(
+            "pk", "external_id", "erasure_requested_at"
+        )
+    }
 
 
 def account_external_ids(user_ids: Iterable[int]) -> dict[int, str | None]:

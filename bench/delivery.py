@@ -3,7 +3,7 @@
 reference receiver (examples/receiver.py) in its own process on 127.0.0.1.
 
 Builds a database of its own (default `portal_bench_delivery`, dropped at the
-end) and measures three things side by side:
+end) and measures four things side by side:
 
   throughput   --events events delivered by the portal's delivery pass
                (connected.services.delivery.deliver_system: claim, sign, POST,
@@ -24,7 +24,7 @@ end) and measures three things side by side:
                alternating round by round. Goal: linear, the cost per event
                the same at 10x the backlog (at most 1.25x, the noise here).
 
-    .venv/bin/python bench/delivery.py              # about a minute
+    .venv/bin/python bench/delivery.py              # about 1.5 minutes
     .venv/bin/python bench/delivery.py --events 500 --rounds 1
 
 Needs a PostgreSQL server (--pg-url, default $PGURL or postgres://postgres@127.0.0.1:5432).

@@ -38,10 +38,9 @@ from django.utils import timezone
 
 from accounts.models import ConsentSource, User
 from accounts.selectors import (
-    account_ids_by_external_id,
-    closed_account_external_ids,
     consent_allowed_at,
     user_by_external_id,
+    users_by_external_id,
 )
 from accounts.services import account_upsert, consent_record
 from ingest.batch import Raced, Rejected, batch_apply
@@ -403,16 +402,15 @@ def _messages_added(run: list[tuple[int, MessageAdded]]) -> None:
     """Consecutive message.added events (with their batch indexes), applied
     together: the same rows as one by one, and the error of the first event
     that fails. Raises IngestRejected."""
-    named = {event.account for _, event in run}
-    users, closed = account_ids_by_external_id(named), closed_account_external_ids(named)
+    users = users_by_external_id({event.account for _, event in run})
     messages: list[NewMessage] = []
     for _, event in run:
-        user_id = users.get(event.account)
-        if user_id is None or event.account in closed:
+        user = users.get(event.account)
+        if user is None or not user.takes_new_data:
             break  # rejected below, unless an earlier message fails first
         messages.append(
             NewMessage(
-                user_id=user_id,
+                user_id=user.pk,
                 conversation_external_id=event.conversation.id,
                 kind=event.conversation.kind,
                 title=event.conversation.title,
@@ -437,7 +435,7 @@ def _messages_added(run: list[tuple[int, MessageAdded]]) -> None:
         index, event = run[len(messages)]
         reject = (
             _closed_account(event.account)
-            if event.account in closed
+            if event.account in users
             else _unknown_account(event.account)
         )
         raise IngestRejected([EventError(index, reject.field, reject.error)])

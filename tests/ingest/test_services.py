@@ -482,16 +482,7 @@ def test_a_batch_committed_between_two_reads_of_another_is_not_taken_for_another
             ),
         ]
 
-    real_select_for_update, others = Conversation.objects.select_for_update, []
-
-    def another_batch_commits_first(*args, **kwargs):
-        if not others:
-            others.append(threading.Thread(target=_ingest_and_close, args=(batch(2), others)))
-            others[0].start()
-            others[0].join(timeout=30)
-        return real_select_for_update(*args, **kwargs)
-
-    monkeypatch.setattr(Conversation.objects, "select_for_update", another_batch_commits_first)
+    others = _commits_before_the_read(monkeypatch, Conversation.objects, batch(2))
     with caplog.at_level("WARNING", logger="ingest.services"):
         assert events_ingest(events=batch(1)) == IngestResult(accepted=2, duplicates=0)
     assert others[1:] == [IngestResult(accepted=2, duplicates=0)]
@@ -516,25 +507,29 @@ def test_a_newer_upsert_committed_between_two_reads_does_not_make_the_account_un
         b.account_upserted("shared", "2026-01-05T00:00:00Z", plan="pro", id="u-2"),
         b.message_added("2026-01-06T00:00:00Z", account="shared", conversation="c-2", id="m-2"),
     ]
-    marks, real_select_for_update, others = (
-        AccountUpsertMark.objects,
-        AccountUpsertMark.objects.select_for_update,
-        [],
-    )
-
-    def another_batch_commits_first(*args, **kwargs):
-        if not others:
-            others.append(threading.Thread(target=_ingest_and_close, args=(theirs, others)))
-            others[0].start()
-            others[0].join(timeout=30)
-        return real_select_for_update(*args, **kwargs)
-
-    monkeypatch.setattr(marks, "select_for_update", another_batch_commits_first)
+    others = _commits_before_the_read(monkeypatch, AccountUpsertMark.objects, theirs)
     assert events_ingest(events=ours) == IngestResult(accepted=2, duplicates=0)
     assert others[1:] == [IngestResult(accepted=2, duplicates=0)]
     user = User.objects.get(external_id="shared")
     assert user.plan == "pro"  # the newer snapshot stands
     assert sorted(Conversation.objects.values_list("external_id", flat=True)) == ["c-1", "c-2"]
+
+
+def _commits_before_the_read(monkeypatch, manager, events: list[dict]) -> list:
+    """The first locking read through `manager` (in this batch's load) waits
+    while `events` are ingested in another thread and committed. Returns the
+    list that gets the thread, then that batch's outcome."""
+    real_select_for_update, others = manager.select_for_update, []
+
+    def another_batch_commits_first(*args, **kwargs):
+        if not others:
+            others.append(threading.Thread(target=_ingest_and_close, args=(events, others)))
+            others[0].start()
+            others[0].join(timeout=30)
+        return real_select_for_update(*args, **kwargs)
+
+    monkeypatch.setattr(manager, "select_for_update", another_batch_commits_first)
+    return others
 
 
 def _ingest_and_close(events: list[dict], outcomes: list) -> None:
